@@ -1,0 +1,5 @@
+import sys
+
+from labelport.cli import main
+
+sys.exit(main())

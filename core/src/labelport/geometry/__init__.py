@@ -1,0 +1,1 @@
+"""Shared geometry: coordinate conventions and mask codecs, one place for every plugin."""

@@ -1,0 +1,189 @@
+"""Mask codecs: COCO RLE (via pycocotools), CVAT's row-major in-box RLE, polygons <-> masks,
+class-index maps <-> instance masks, colour maps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pycocotools import mask as _coco
+
+from labelport.errors import FormatError, MissingDependencyError
+from labelport.schema import RLE
+
+
+def rle_encode(mask: np.ndarray) -> RLE:
+    """COCO compressed RLE of a 2D mask (any non-zero pixel is set)."""
+    m = np.asfortranarray(np.asarray(mask, dtype=np.uint8) != 0, dtype=np.uint8)
+    enc = _coco.encode(m)
+    return RLE(size=(int(enc["size"][0]), int(enc["size"][1])), counts=enc["counts"].decode("ascii"))
+
+
+def rle_encode_many(masks: np.ndarray) -> list[RLE]:
+    """Encode a stack of masks shaped (n, h, w) in one call."""
+    stack = np.asfortranarray(np.moveaxis(np.asarray(masks, dtype=np.uint8) != 0, 0, -1).astype(np.uint8))
+    return [RLE(size=tuple(e["size"]), counts=e["counts"].decode("ascii")) for e in _coco.encode(stack)]
+
+
+def _coco_rle(rle: RLE) -> dict:
+    h, w = rle.size
+    if isinstance(rle.counts, list):
+        if sum(rle.counts) != h * w:
+            raise FormatError(f"RLE counts sum to {sum(rle.counts)}, expected {h}x{w} = {h * w}")
+        return _coco.frPyObjects({"size": [h, w], "counts": rle.counts}, h, w)
+    return {"size": [h, w], "counts": rle.counts.encode("ascii")}
+
+
+def rle_decode(rle: RLE) -> np.ndarray:
+    """A boolean (h, w) array from COCO RLE (compressed or uncompressed counts)."""
+    try:
+        return _coco.decode(_coco_rle(rle)).astype(bool)
+    except (ValueError, TypeError) as exc:
+        raise FormatError(f"invalid RLE: {exc}") from None
+
+
+def rle_compress(rle: RLE) -> RLE:
+    """Uncompressed counts to the compressed string form (same mask)."""
+    if isinstance(rle.counts, str):
+        return rle
+    enc = _coco_rle(rle)
+    return RLE(size=rle.size, counts=enc["counts"].decode("ascii"))
+
+
+def rle_uncompress(rle: RLE) -> RLE:
+    """The counts as a list of ints (COCO's ``iscrowd`` ground-truth form)."""
+    if isinstance(rle.counts, list):
+        return rle
+    flat = rle_decode(rle).ravel(order="F")
+    return RLE(size=rle.size, counts=runs(flat))
+
+
+def runs(flat: np.ndarray) -> list[int]:
+    """Alternating run lengths of a flat 0/1 array, starting with a run of zeros."""
+    flat = np.asarray(flat, dtype=bool)
+    if flat.size == 0:
+        return [0]
+    change = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    bounds = np.concatenate(([0], change, [flat.size]))
+    lengths = np.diff(bounds).tolist()
+    return ([0] + lengths) if flat[0] else lengths
+
+
+def rle_area(rle: RLE) -> int:
+    return int(_coco.area(_coco_rle(rle)))
+
+
+def rle_bbox(rle: RLE) -> tuple[float, float, float, float]:
+    """``x, y, w, h`` of the set pixels."""
+    x, y, w, h = _coco.toBbox(_coco_rle(rle)).tolist()
+    return x, y, w, h
+
+
+def polygons_to_rle(parts: Sequence[Sequence[float]], height: int, width: int, holes: Sequence[Sequence[float]] = ()) -> RLE:
+    """Rasterise polygon rings the way COCO does (union of the parts, minus holes)."""
+    rings = [list(map(float, p)) for p in parts if len(p) >= 6]
+    if not rings:
+        return rle_encode(np.zeros((height, width), dtype=bool))
+    merged = _coco.merge(_coco.frPyObjects(rings, height, width))
+    if holes:
+        hole_rings = [list(map(float, p)) for p in holes if len(p) >= 6]
+        if hole_rings:
+            m = _coco.decode(merged).astype(bool)
+            m &= ~_coco.decode(_coco.merge(_coco.frPyObjects(hole_rings, height, width))).astype(bool)
+            return rle_encode(m)
+    return RLE(size=(height, width), counts=merged["counts"].decode("ascii"))
+
+
+def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.0) -> tuple[list[list[float]], list[list[float]]]:
+    """Outer rings and holes of a binary mask, as flat point lists; ``tolerance`` (pixels)
+    simplifies the rings (Douglas-Peucker)."""
+    try:
+        from skimage import measure
+    except ImportError:
+        raise MissingDependencyError("mask to polygon needs scikit-image: pip install 'labelport[masks]'") from None
+    m = np.pad(np.asarray(mask, dtype=bool), 1)
+    outer: list[list[float]] = []
+    holes: list[list[float]] = []
+    for contour in measure.find_contours(m.astype(np.uint8), 0.5):
+        if tolerance > 0:
+            contour = measure.approximate_polygon(contour, tolerance)
+        if len(contour) < 4:
+            continue
+        ring = contour[:-1] - 1  # drop the closing point and the padding offset
+        ys, xs = ring[:, 0], ring[:, 1]
+        # find_contours runs counter-clockwise around set regions and clockwise around holes
+        signed = float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2
+        flat = np.column_stack((xs, ys)).ravel().round(2).tolist()
+        (outer if signed < 0 else holes).append(flat)
+    return outer, holes
+
+
+def cvat_rle_decode(counts: Sequence[int], left: int, top: int, width: int, height: int, image_height: int, image_width: int) -> np.ndarray:
+    """CVAT's mask RLE: row-major runs inside the ``left, top, width, height`` box, starting
+    with a run of zeros; returns a full-image boolean mask."""
+    total = sum(counts)
+    if total != width * height:
+        raise FormatError(f"mask RLE covers {total} pixels, its box {width}x{height}")
+    flat = np.repeat(np.arange(len(counts)) % 2 == 1, counts)
+    out = np.zeros((image_height, image_width), dtype=bool)
+    box = flat.reshape(height, width)
+    bottom, right = min(top + height, image_height), min(left + width, image_width)
+    out[top:bottom, left:right] = box[: bottom - top, : right - left]
+    return out
+
+
+def cvat_rle_encode(mask: np.ndarray) -> tuple[list[int], int, int, int, int]:
+    """``counts, left, top, width, height`` of a mask in CVAT's row-major in-box RLE."""
+    m = np.asarray(mask, dtype=bool)
+    ys, xs = np.nonzero(m)
+    if len(xs) == 0:
+        return [0], 0, 0, 0, 0
+    left, top, right, bottom = int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+    box = m[top : bottom + 1, left : right + 1]
+    return runs(box.ravel()), left, top, right - left + 1, bottom - top + 1
+
+
+def index_to_masks(index: np.ndarray, ignore: Sequence[int] = (0,)) -> dict[int, np.ndarray]:
+    """Split a class- or instance-index map into one boolean mask per value."""
+    values = np.unique(index)
+    return {int(v): index == v for v in values if int(v) not in ignore}
+
+
+def masks_to_index(masks: Sequence[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: type = np.uint8, background: int = 0) -> np.ndarray:
+    """Paint ``(value, mask)`` pairs into one index map, later pairs over earlier ones."""
+    out = np.full(shape, background, dtype=dtype)
+    for value, mask in masks:
+        out[np.asarray(mask, dtype=bool)] = value
+    return out
+
+
+def voc_colormap(n: int = 256) -> np.ndarray:
+    """The Pascal VOC palette: (n, 3) uint8, colour of class i from the bits of i."""
+    cmap = np.zeros((n, 3), dtype=np.uint8)
+    for i in range(n):
+        c, r, g, b = i, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        cmap[i] = (r, g, b)
+    return cmap
+
+
+def rgb_to_index(rgb: np.ndarray, colors: dict[tuple[int, int, int], int], unknown: int = 0) -> np.ndarray:
+    """An (h, w, 3) colour-coded image to an index map through a colour table."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    out = np.full(packed.shape, unknown, dtype=np.int32)
+    for (r, g, b), idx in colors.items():
+        out[packed == ((r << 16) | (g << 8) | b)] = idx
+    return out
+
+
+def index_to_rgb(index: np.ndarray, colors: dict[int, tuple[int, int, int]]) -> np.ndarray:
+    """An index map to an (h, w, 3) colour-coded image."""
+    lut = np.zeros((max([*colors, int(index.max(initial=0))]) + 1, 3), dtype=np.uint8)
+    for idx, rgb in colors.items():
+        lut[idx] = rgb
+    return lut[index]

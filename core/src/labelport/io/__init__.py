@@ -1,0 +1,1 @@
+"""Shared input/output: atomic output, safe archives, hardened XML and JSON, media files."""
