@@ -111,10 +111,10 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.0) -> tuple[list[lis
             continue
         ring = contour[:-1] - 1  # drop the closing point and the padding offset
         ys, xs = ring[:, 0], ring[:, 1]
-        # find_contours runs counter-clockwise around set regions and clockwise around holes
+        # with x, y = column, row: outer boundaries come out with positive signed area, holes negative
         signed = float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2
         flat = np.column_stack((xs, ys)).ravel().round(2).tolist()
-        (outer if signed < 0 else holes).append(flat)
+        (outer if signed > 0 else holes).append(flat)
     return outer, holes
 
 

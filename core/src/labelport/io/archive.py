@@ -39,6 +39,8 @@ def extract(archive: Path, dest: Path, *, password: str | None = None) -> Path:
 
     Nested archives are extracted as files, never expanded.
     """
+    import pyzipper
+
     name = archive.name.lower()
     try:
         if name.endswith(".zip"):
@@ -47,7 +49,7 @@ def extract(archive: Path, dest: Path, *, password: str | None = None) -> Path:
             _extract_tar(archive, dest)
     except LabelportError:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, RuntimeError, ValueError) as exc:
+    except (zipfile.BadZipFile, pyzipper.BadZipFile, tarfile.TarError, EOFError, OSError, RuntimeError, ValueError) as exc:
         msg = str(exc)
         if "password" in msg.lower() or "encrypted" in msg.lower() or "Bad password" in msg:
             raise FormatError("encrypted archive: wrong or missing password (--password)", file=archive) from None
