@@ -115,7 +115,7 @@ class WriteOptions(OptionsBase):
 
 # --------------------------------------------------------------------------- probe
 
-_PROBE_JSON_LIMIT = 64 * 1024 * 1024
+_PROBE_JSON_LIMIT = 4 * 1024 * 1024
 _KEY_SCAN_BYTES = 1 << 20
 
 
@@ -189,8 +189,8 @@ class Probe:
         return self.head(rel, size).decode("utf-8-sig", errors="replace")
 
     def json(self, rel: str | None = None) -> Any:
-        """The parsed JSON document, or None when it is not JSON or larger than 64 MiB
-        (use :meth:`json_keys` for those)."""
+        """The parsed JSON document, or None when it is not JSON or larger than 4 MiB
+        (use :meth:`json_keys` / :meth:`json_list_keys`, which read only the start)."""
         key = ("json", str(rel))
         if key not in self._cache:
             value = None
@@ -209,6 +209,16 @@ class Probe:
         if isinstance(doc, dict):
             return set(doc)
         return _top_level_keys(self.head(rel, _KEY_SCAN_BYTES))
+
+    def json_list_keys(self, rel: str | None = None) -> set[str]:
+        """Keys of the objects in a top-level JSON list, from its first megabyte."""
+        doc = self.json(rel)
+        if isinstance(doc, list):
+            return {k for obj in doc[:100] if isinstance(obj, dict) for k in obj}
+        head = self.head(rel, _KEY_SCAN_BYTES).lstrip()
+        if doc is not None or not head.startswith(b"["):
+            return set()
+        return _top_level_keys(head[1:])
 
     def xml_root(self, rel: str | None = None) -> str | None:
         """The local name of the XML root element, or None."""
@@ -235,30 +245,30 @@ def _glob_re(pattern: str) -> re.Pattern[str]:
     return re.compile(out, re.I)
 
 
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\],]')
+
+
 def _top_level_keys(data: bytes) -> set[str]:
     """Keys at depth 1 of a (possibly truncated) JSON object."""
     keys: set[str] = set()
-    depth, i, n = 0, 0, len(data)
+    depth = 0
     expecting_key = False
-    while i < n:
-        c = data[i]
-        if c == 0x22:  # string
-            j = i + 1
-            while j < n and data[j] != 0x22:
-                j += 2 if data[j] == 0x5C else 1
+    for m in _TOKENS.finditer(data):
+        tok = m.group()
+        c = tok[0]
+        if c == 0x22:
             if depth == 1 and expecting_key:
-                keys.add(data[i + 1 : j].decode("utf-8", "replace"))
-                expecting_key = False
-            i = j + 1
-            continue
-        if c in (0x7B, 0x5B):
+                keys.add(tok[1:-1].decode("utf-8", "replace"))
+            expecting_key = False
+        elif c in (0x7B, 0x5B):
             depth += 1
             expecting_key = c == 0x7B and depth == 1
         elif c in (0x7D, 0x5D):
             depth -= 1
-        elif c == 0x2C and depth == 1:
+            if depth <= 0:
+                break
+        elif depth == 1:
             expecting_key = True
-        i += 1
     return keys
 
 

@@ -11,19 +11,30 @@ from labelport.errors import FormatError, UnsafeInputError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".jfif", ".pgm", ".ppm")
 
 
-def safe_join(root: Path, name: str, *, file: str | Path | None = None, location: str | None = None) -> Path:
-    """``root / name`` for a name taken from an annotation file; names that leave the root
-    (``..``, absolute paths, drive letters, links pointing out) raise UnsafeInputError."""
+def _check_name(name: str, file: str | Path | None, location: str | None) -> PurePosixPath:
     norm = name.replace("\\", "/")
     rel = PurePosixPath(norm)
     if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":") or ".." in rel.parts:
         raise UnsafeInputError(f"path {name!r} points outside the dataset; refused", file=file, location=location)
-    path = root.joinpath(*rel.parts)
-    if path.is_symlink() or any(p.is_symlink() for p in path.parents if root in p.parents):
-        try:
-            path.resolve().relative_to(root.resolve())
-        except ValueError:
-            raise UnsafeInputError(f"path {name!r} links outside the dataset; refused", file=file, location=location) from None
+    return rel
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """The real location of ``path`` (links followed) is below the real ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def safe_join(root: Path, name: str, *, file: str | Path | None = None, location: str | None = None) -> Path:
+    """``root / name`` for a name taken from an annotation file; names that leave the root
+    (``..``, absolute paths, drive letters, links pointing out) raise UnsafeInputError."""
+    path = root.joinpath(*_check_name(name, file, location).parts)
+    existing = path
+    while existing != root and not (existing.exists() or existing.is_symlink()):
+        existing = existing.parent  # the deepest part that exists decides where the name leads
+    if not _inside(root, existing):
+        raise UnsafeInputError(f"path {name!r} links outside the dataset; refused", file=file, location=location)
     return path
 
 
@@ -36,20 +47,22 @@ def is_inside(root: Path, name: str) -> bool:
 
 
 def find_media(roots: list[Path], name: str, stem_fallback: bool = True) -> Path | None:
-    """The file called ``name`` under one of ``roots`` (names leaving a root are never followed);
-    with ``stem_fallback``, a file with the same stem and an image suffix."""
+    """The file called ``name`` under one of ``roots`` (names leaving a root, or links pointing
+    out of it, are never followed); with ``stem_fallback``, a file with the same stem and an
+    image suffix."""
+    try:
+        rel = _check_name(name, None, None)
+    except UnsafeInputError:
+        return None
     for root in roots:
-        if not is_inside(root, name):
-            continue
-        path = safe_join(root, name)
-        if path.is_file():
-            return path
+        path = root.joinpath(*rel.parts)
+        cands = [path]
         if stem_fallback:
             base = path.with_suffix("") if path.suffix.lower() in IMAGE_SUFFIXES else path
-            for suffix in IMAGE_SUFFIXES:
-                for cand in (base.with_name(base.name + suffix), base.with_name(base.name + suffix.upper())):
-                    if cand.is_file():
-                        return cand
+            cands += [base.with_name(base.name + sfx) for s in IMAGE_SUFFIXES for sfx in (s, s.upper())]
+        for cand in cands:
+            if cand.is_file() and _inside(root, cand):
+                return cand
     return None
 
 

@@ -45,6 +45,7 @@ _KNOWN_ANN_KEYS = {
     "id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints", "num_keypoints",
     "caption", "score", "attributes", "track_id", "instance_id",
 }
+_BASIC_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd"}
 _KNOWN_IMG_KEYS = {"id", "file_name", "width", "height", "attributes", "video_id", "frame_id"}
 
 
@@ -99,13 +100,11 @@ def _is_coco_keys(keys: set[str]) -> bool:
     return "images" in keys and ("annotations" in keys or "categories" in keys)
 
 
-def _is_results(doc: Any) -> bool:
-    if not isinstance(doc, list) or not doc or not isinstance(doc[0], dict):
-        return False
-    first = doc[0]
-    return "image_id" in first and ("category_id" in first or "caption" in first) and (
-        {"bbox", "segmentation", "keypoints", "caption"} & set(first)
-    ) != set()
+def _is_results(keys: set[str]) -> bool:
+    """Keys of the objects of a top-level list look like a COCO results file."""
+    return "image_id" in keys and ("category_id" in keys or "caption" in keys) and bool(
+        {"bbox", "segmentation", "keypoints", "caption"} & keys
+    )
 
 
 @hookimpl
@@ -115,7 +114,7 @@ def labelport_detect(probe: Probe) -> Detection | None:
             return None
         if _is_coco_keys(probe.json_keys()):
             return Detection(format="coco", confidence=0.9, reason="JSON with images/annotations/categories")
-        if _is_results(probe.json()):
+        if _is_results(probe.json_list_keys()):
             return Detection(format="coco", confidence=0.7, reason="COCO results list")
         return None
     files = _annotation_files(probe.path, probe)
@@ -288,7 +287,7 @@ def _read_image(j: JsonReader, img: Any, where: str, subset: str | None, roots: 
         raise j.error(where, f"image size {width}x{height} is not positive")
     attrs = j.get(img, "attributes", where, dict, required=False, default={})
     extra = {k: v for k, v in img.items() if k not in _KNOWN_IMG_KEYS}
-    found = find_media(roots, file_name, stem_fallback=False) if is_inside(roots[0] if roots else Path("."), file_name) else None
+    found = find_media(roots, file_name, stem_fallback=False) if roots else None
     stem = file_name.rsplit(".", 1)[0] if Path(file_name).suffix.lower() in IMAGE_SUFFIXES else file_name
     meta = {"coco_id": image_id, **({"coco_extra": extra} if extra else {})}
     if opts.video or "frame_id" in img or "video_id" in img:
@@ -303,44 +302,48 @@ def _read_image(j: JsonReader, img: Any, where: str, subset: str | None, roots: 
 
 
 def _read_annotation(j: JsonReader, ann: dict, where: str, cats: dict[Any, Label], item: Item) -> list[Any]:
+    # Hot path for millions of annotations: checks are inlined and a location string is
+    # only built when something is wrong.
     common: dict[str, Any] = {}
     ann_id = ann.get("id")
     if ann_id is not None:
-        common["id"] = j.check(ann_id, f"{where}.id", (int, str))
+        if type(ann_id) is not int and type(ann_id) is not str:
+            j.check(ann_id, f"{where}.id", (int, str))
+        common["id"] = ann_id
     cat_id = ann.get("category_id")
     if cat_id is not None:
-        j.check(cat_id, f"{where}.category_id", (int, str))
-        label = cats.get(cat_id)
-        if label is None and "caption" in ann:
-            pass  # caption files carry a placeholder category (often 0) that no category declares
-        elif label is None:
-            raise j.error(f"{where}.category_id", f"category {cat_id!r} is not in categories")
-        else:
+        label = cats.get(cat_id) if type(cat_id) is int or type(cat_id) is str else None
+        if label is not None:
             common["label"] = label.name
-    if "score" in ann:
-        common["score"] = float(j.check(ann["score"], f"{where}.score", float))
-    attrs = ann.get("attributes")
-    if attrs is not None:
-        common["attributes"] = dict(j.check(attrs, f"{where}.attributes", dict))
-    track = ann.get("track_id", ann.get("instance_id"))
-    if track is not None:
-        common["track_id"] = int(j.check(track, f"{where}.track_id", int))
+        elif "caption" not in ann:  # caption files carry a placeholder category (often 0)
+            j.check(cat_id, f"{where}.category_id", (int, str))
+            raise j.error(f"{where}.category_id", f"category {cat_id!r} is not in categories")
     meta: dict[str, Any] = {}
-    iscrowd = ann.get("iscrowd", 0)
-    if iscrowd:
-        meta["iscrowd"] = int(j.check(iscrowd, f"{where}.iscrowd", int))
-    extra = {k: v for k, v in ann.items() if k not in _KNOWN_ANN_KEYS}
-    if extra:
-        meta["coco_extra"] = extra
+    if not _KNOWN_ANN_KEYS.issuperset(ann):
+        meta["coco_extra"] = {k: v for k, v in ann.items() if k not in _KNOWN_ANN_KEYS}
+    if not _BASIC_ANN_KEYS.issuperset(ann) or ann.get("iscrowd"):
+        if "score" in ann:
+            common["score"] = float(j.check(ann["score"], f"{where}.score", float))
+        attrs = ann.get("attributes")
+        if attrs is not None:
+            common["attributes"] = dict(j.check(attrs, f"{where}.attributes", dict))
+        track = ann.get("track_id", ann.get("instance_id"))
+        if track is not None:
+            common["track_id"] = int(j.check(track, f"{where}.track_id", int))
+        iscrowd = ann.get("iscrowd", 0)
+        if iscrowd:
+            meta["iscrowd"] = int(j.check(iscrowd, f"{where}.iscrowd", int))
     bbox = ann.get("bbox")
     if bbox is not None:
         bbox = j.numbers(bbox, f"{where}.bbox", length=4)
         if bbox[2] < 0 or bbox[3] < 0:
             raise j.error(f"{where}.bbox", f"negative box size {bbox[2]}x{bbox[3]}")
-    if "area" in ann and ann["area"] is not None:
-        meta["area"] = j.check(ann["area"], f"{where}.area", float)
-    if bbox is not None:
         meta["bbox"] = bbox
+    area = ann.get("area")
+    if area is not None:
+        if type(area) is not float and type(area) is not int:
+            j.check(area, f"{where}.area", float)
+        meta["area"] = area
 
     if "caption" in ann:
         text = j.check(ann["caption"], f"{where}.caption", str)
@@ -384,11 +387,11 @@ def _read_segmentation(j: JsonReader, seg: Any, where: str, common: dict, meta: 
     if seg is None or seg == [] or seg == {}:
         return None
     if isinstance(seg, list):
-        parts = [j.numbers(p, f"{where}[{k}]") for k, p in enumerate(seg)]
-        for k, p in enumerate(parts):
+        for k, p in enumerate(seg):
+            j.numbers(p, f"{where}[{k}]")
             if len(p) < 6 or len(p) % 2:
                 raise j.error(f"{where}[{k}]", f"polygon of {len(p)} values; need at least 3 x, y pairs")
-        return Polygon(**common, parts=[list(map(float, p)) for p in parts], metadata=meta)
+        return Polygon(**common, parts=seg, metadata=meta)
     if isinstance(seg, dict):
         size = j.numbers(j.get(seg, "size", where, list), f"{where}.size", length=2)
         counts = j.get(seg, "counts", where, (str, list))
@@ -449,7 +452,7 @@ def _annotation_files(folder: Path, probe: Probe | None = None) -> list[str]:
     for rel in probe.files("**/*.json"):
         if rel.count("/") > 2:
             continue
-        if _is_coco_keys(probe.json_keys(rel)) or _is_results(probe.json(rel)):
+        if _is_coco_keys(probe.json_keys(rel)) or _is_results(probe.json_list_keys(rel)):
             out.append(rel)
     return out
 
