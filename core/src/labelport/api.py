@@ -6,13 +6,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError, field_validator
 
 from labelport.conversion import fit_items
 from labelport.errors import FormatError, LabelportError, OptionsError
 from labelport.io.archive import ExtractedArchive, is_archive, write_zip
 from labelport.io.atomic import atomic_output
-from labelport.plugin import Detection, FormatInfo, Probe, Problem, ReadOptions, Report, WriteOptions
+from labelport.io.media import MediaIndex, export_media, frame_number
+from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions
 from labelport.registry import Registry, default_registry
 from labelport.schema import Dataset
 from labelport.validation import check_dataset
@@ -55,8 +58,10 @@ def _build(core: type[BaseModel], plugin: type[BaseModel] | None, options: dict[
         accepted = ", ".join(sorted(core_fields | plugin_fields))
         raise OptionsError(f"unknown {what} option(s) {', '.join(sorted(unknown))}; accepted: {accepted}")
     try:
-        fmt_opts = plugin(**{k: v for k, v in options.items() if k in plugin_fields}) if plugin else None
-        return core(**{k: v for k, v in options.items() if k in core_fields}, format_options=fmt_opts)
+        core_opts = {k: v for k, v in options.items() if k in core_fields}
+        if "format_options" in core.model_fields:
+            core_opts["format_options"] = plugin(**{k: v for k, v in options.items() if k in plugin_fields}) if plugin else None
+        return core(**core_opts)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
@@ -81,6 +86,75 @@ def load(path: str | Path, format: str | None = None, *, registry: Registry | No
         raise LabelportError(f"the {fmt} plugin returned no dataset", file=path)
     dataset.format = fmt
     dataset._resources.extend(keep)
+    if opts.images is not None:
+        dataset = _match_media(dataset, opts)
+    return dataset
+
+
+def _match_media(dataset: Dataset, opts: ReadOptions) -> Dataset:
+    """Point items at images in ``opts.images`` by file name (with or without extension,
+    sub-folders allowed) or frame number; list the items whose image is missing."""
+    if not Path(opts.images).is_dir():
+        raise OptionsError(f"images folder {opts.images} does not exist")
+    index = MediaIndex(opts.images)
+    missing: list[str] = dataset.missing_media
+
+    def items():
+        missing.clear()
+        for item in dataset:
+            media = item.media
+            current = getattr(media, "path", None)
+            if current and Path(current).is_file():
+                yield item
+                continue
+            name = getattr(media, "name", None)
+            frame = getattr(media, "frame", None)
+            if frame is None:
+                frame = frame_number(name or item.id, strict=True)
+            found = index.find(name, frame=frame) or index.find(item.id)
+            if found is None:
+                missing.append(name or item.id)
+                if opts.keep_missing_media:
+                    yield item
+                continue
+            if media is None:
+                from labelport.schema import Image
+
+                media = Image(name=found.name)
+            yield item.model_copy(update={"media": media.model_copy(update={"path": str(found)})})
+
+    out = dataset.with_items(items)
+    out.missing_media = missing
+    return out
+
+
+class ExportOptions(OptionsBase):
+    """What the core does before and around a writer: filters, shuffle, split, media, layout."""
+
+    shuffle: bool = False
+    seed: int = 0
+    split: str | float | dict[str, float] | None = None
+    stratify: bool = False
+    filters: list[str] = []
+    export: Literal["annotations", "media", "both"] | None = None
+    layout: Literal["default", "datasets"] = "default"
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+def prepare(dataset: Dataset, export: ExportOptions) -> Dataset:
+    """Apply filters, split and shuffle (in that order) as an export asks."""
+    from labelport import ops
+
+    if export.filters:
+        dataset = ops.filter_dataset(dataset, export.filters)
+    if export.split is not None:
+        dataset = ops.split(dataset, export.split, seed=export.seed, stratify=export.stratify)
+    if export.shuffle:
+        dataset = ops.shuffle(dataset, seed=export.seed)
     return dataset
 
 
@@ -96,30 +170,65 @@ def save(
     **options: Any,
 ) -> Report:
     """Write ``dataset`` as ``format`` to ``path`` (a folder, a file for single-file formats,
-    or a ``.zip``, encrypted with ``password``) atomically; returns the conversion report.
+    or a ``.zip``, AES-256 encrypted with ``password``) atomically; returns the conversion report.
 
-    ``strict=True`` refuses a lossy conversion (nothing is written).
+    ``strict=True`` refuses a lossy conversion (nothing is written). Export options:
+    ``filters`` (list of expressions, see :class:`labelport.ops.Filter`), ``split``
+    (``"train=0.7,val=0.2,test=0.1"`` or a test ratio), ``stratify``, ``shuffle``, ``seed``,
+    ``export`` (annotations, media or both), ``save_media`` (none, copy, hardlink, symlink),
+    ``layout`` ("datasets": ``datasets/<name>/`` media beside ``annotations/<name>/``),
+    ``name``, ``normalized``, and the format's own write options.
     """
     reg = _reg(registry)
     info = reg.info(format)
     if not info.can_write:
         raise OptionsError(f"format {format!r} cannot be written")
-    opts = _build(WriteOptions, info.write_options, options, "write")
+    export_fields = set(ExportOptions.model_fields)
+    export = _build(ExportOptions, None, {k: v for k, v in options.items() if k in export_fields}, "export")
+    opts = _build(WriteOptions, info.write_options, {k: v for k, v in options.items() if k not in export_fields}, "write")
+    if export.export in ("media", "both") and opts.save_media == "none":
+        opts = opts.model_copy(update={"save_media": "copy"})
+    if export.export == "annotations":
+        opts = opts.model_copy(update={"save_media": "none"})
     path = Path(path)
     if password and path.suffix.lower() != ".zip":
         raise OptionsError("password protection needs a .zip target")
+    dataset = prepare(dataset, export)
     report = Report(format, path, strict=strict)
     fitted = dataset.with_items(lambda: fit_items(dataset, info, report))
     write = reg.hook("labelport_write", format)
+    name = opts.name or path.stem
+
+    def write_into(folder: Path) -> None:
+        if export.export == "media":
+            _write_media_only(dataset, folder, opts.save_media, report)
+        elif export.layout == "datasets":
+            ann_dir = folder / "annotations" / name
+            ann_dir.parent.mkdir(parents=True)
+            write(dataset=fitted, target=ann_dir, options=opts.model_copy(update={"save_media": "none"}), report=report)
+            if opts.save_media != "none":
+                _write_media_only(dataset, folder / "datasets" / name, opts.save_media, report, count=False)
+        else:
+            write(dataset=fitted, target=folder, options=opts, report=report)
+
     with atomic_output(path, overwrite=overwrite) as staging:
         if path.suffix.lower() == ".zip":
             work = staging.parent / "content"
             work.mkdir()
-            write(dataset=fitted, target=work, options=opts, report=report)
-            write_zip(work, staging, password=password, top=opts.name)
+            write_into(work / "x")
+            write_zip(work / "x", staging, password=password, top=opts.name)
         else:
-            write(dataset=fitted, target=staging, options=opts, report=report)
+            write_into(staging)
     return report
+
+
+def _write_media_only(dataset: Dataset, folder: Path, mode: str, report: Report, count: bool = True) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in dataset:
+        sub = folder / (item.subset or "default")
+        export_media(item, sub, mode, report)
+        if count:
+            report.items += 1
 
 
 def convert(
@@ -146,7 +255,11 @@ def convert(
         if "password" in write_opts and not str(dst).lower().endswith(".zip"):
             write_opts.pop("password")
         dataset = load(root, source_format, registry=reg, **read_opts)
-        return save(dataset, dst, to, registry=reg, **write_opts)
+        report = save(dataset, dst, to, registry=reg, **write_opts)
+        for name in dataset.missing_media:
+            if name not in report.missing_media:
+                report.missing_media.append(name)
+        return report
     finally:
         for r in keep:
             r.cleanup()
@@ -189,3 +302,31 @@ def stats(dataset: Dataset) -> dict[str, Any]:
         "by_type": dict(sorted(by_type.items())),
         "by_label": dict(by_label.most_common()),
     }
+
+
+def merge(datasets: list[Dataset], *, update: bool = False) -> Dataset:
+    """Several datasets as one (see :func:`labelport.ops.merge`)."""
+    from labelport import ops
+
+    return ops.merge(datasets, update=update)
+
+
+def remap(dataset: Dataset, mapping: dict[str, str | None], *, default: str = "keep") -> Dataset:
+    """Rename, merge or delete labels (see :func:`labelport.ops.remap`)."""
+    from labelport import ops
+
+    return ops.remap(dataset, mapping, default=default)
+
+
+def filter(dataset: Dataset, *filters: str) -> Dataset:  # noqa: A001 - the operation's name
+    """Items and annotations matching every filter expression (see :class:`labelport.ops.Filter`)."""
+    from labelport import ops
+
+    return ops.filter_dataset(dataset, filters)
+
+
+def split(dataset: Dataset, ratios: str | float | dict[str, float], *, seed: int = 0, stratify: bool = False) -> Dataset:
+    """Reassign subsets by ratios (see :func:`labelport.ops.split`)."""
+    from labelport import ops
+
+    return ops.split(dataset, ratios, seed=seed, stratify=stratify)

@@ -50,21 +50,78 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--from", dest="from_", metavar="FMT")
     c.add_argument("--strict", action="store_true", help="refuse a conversion that would lose anything")
     c.add_argument("--overwrite", action="store_true", help="replace an existing target")
-    c.add_argument("--images", help="folder holding the media")
+    c.add_argument("--images", help="folder holding the media (matched by file name or frame number)")
     c.add_argument("--password", help="password of an encrypted input zip / for an encrypted .zip output")
-    c.add_argument("--save-media", choices=["none", "copy", "hardlink", "symlink"])
-    c.add_argument("--name", help="name of the export (archive top folder)")
-    c.add_argument("--normalized", action=argparse.BooleanOptionalAction, default=None)
-    c.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help="a format option (repeatable)")
+    _export_arguments(c)
 
     v = sub.add_parser("validate", help="report problems in a dataset")
     v.add_argument("path")
     v.add_argument("--format")
 
-    i = sub.add_parser("info", help="items, subsets and annotation counts")
+    i = sub.add_parser("info", aliases=["stats"], help="items, subsets and annotation counts")
     i.add_argument("path")
     i.add_argument("--format")
+
+    m = sub.add_parser("merge", help="merge datasets: labels by name, items by id, annotations deduplicated by id")
+    m.add_argument("sources", nargs="+")
+    m.add_argument("-o", "--output", required=True)
+    m.add_argument("--update", action="store_true", help="annotations with the same id replace earlier ones")
+    _output_arguments(m)
+
+    r = sub.add_parser("remap", help="rename, merge or delete labels")
+    r.add_argument("src")
+    r.add_argument("dst")
+    r.add_argument("--map", action="append", metavar="OLD=NEW", help="OLD= deletes the label (repeatable)")
+    r.add_argument("--map-file", help="a file of OLD=NEW lines, or a JSON object")
+    r.add_argument("--delete-others", action="store_true", help="delete labels the mapping does not name")
+    _output_arguments(r)
+
+    for name, helptext in (("filter", "keep matching items and annotations"), ("split", "reassign subsets by ratios")):
+        f = sub.add_parser(name, help=helptext)
+        f.add_argument("src")
+        f.add_argument("dst")
+        _output_arguments(f)
     return p
+
+
+def _export_arguments(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--save-media", choices=["none", "copy", "hardlink", "symlink"])
+    c.add_argument("--export", choices=["annotations", "media", "both"], help="what to write")
+    c.add_argument("--layout", choices=["default", "datasets"], help="datasets: datasets/<name>/ + annotations/<name>/")
+    c.add_argument("--name", help="name of the export (archive top folder)")
+    c.add_argument("--normalized", action=argparse.BooleanOptionalAction, default=None)
+    c.add_argument("--shuffle", action="store_true", default=None)
+    c.add_argument("--seed", type=int)
+    c.add_argument("--split", help="train=0.7,val=0.2,test=0.1, or a test ratio such as 0.3")
+    c.add_argument("--stratify", action="store_true", default=None, help="keep label proportions in every subset")
+    c.add_argument("--filter", dest="filters", action="append", metavar="EXPR", help="e.g. label=cat, subset!=test (repeatable)")
+    c.add_argument("-O", "--option", action="append", metavar="KEY=VALUE", help="a format option (repeatable)")
+
+
+def _output_arguments(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--to", metavar="FMT", help="output format (default: the input's)")
+    c.add_argument("--from", dest="from_", metavar="FMT")
+    c.add_argument("--overwrite", action="store_true")
+    c.add_argument("--strict", action="store_true")
+    c.add_argument("--password")
+    _export_arguments(c)
+
+
+_EXPORT_ARGS = ("save_media", "export", "layout", "name", "normalized", "shuffle", "seed", "split", "stratify", "filters")
+
+
+def _export_options(args: argparse.Namespace) -> dict[str, Any]:
+    opts = _kv(args.option)
+    for name in _EXPORT_ARGS:
+        value = getattr(args, name, None)
+        if value is not None:
+            opts[name] = value
+    return opts
+
+
+def _report(args: argparse.Namespace, report: Any) -> int:
+    _print(args, report.to_dict(), str(report))
+    return 0
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -85,14 +142,15 @@ def run(args: argparse.Namespace) -> int:
         _print(args, data, text)
         return 0 if found else 2
     if args.command == "convert":
-        opts = _kv(args.option)
-        for name in ("images", "password", "save_media", "name", "normalized"):
+        opts = _export_options(args)
+        for name in ("images", "password"):
             value = getattr(args, name)
             if value is not None:
                 opts[name] = value
         report = api.convert(args.src, args.dst, args.to, args.from_, strict=args.strict, overwrite=args.overwrite, **opts)
-        _print(args, report.to_dict(), str(report))
-        return 0
+        return _report(args, report)
+    if args.command in ("merge", "remap", "filter", "split"):
+        return _operation(args)
     if args.command == "validate":
         problems = api.validate(args.path, args.format)
         errors = [p for p in problems if p.severity == "error"]
@@ -101,13 +159,51 @@ def run(args: argparse.Namespace) -> int:
             text += f"\n{len(errors)} errors, {len(problems) - len(errors)} warnings"
         _print(args, [p.model_dump() for p in problems], text)
         return 1 if errors else 0
-    if args.command == "info":
+    if args.command in ("info", "stats"):
         s = api.stats(api.load(args.path, args.format))
         lines = [f"format: {s['format']}", f"items: {s['items']}", f"subsets: {s['subsets']}", f"annotations: {s['annotations']} {s['by_type']}"]
         lines += [f"  {name}: {n}" for name, n in s["by_label"].items()]
         _print(args, s, "\n".join(lines))
         return 0
     raise AssertionError(args.command)
+
+
+def _operation(args: argparse.Namespace) -> int:
+    sources = args.sources if args.command == "merge" else [args.src]
+    read = {"password": args.password} if args.password else {}
+    datasets = [api.load(s, args.from_, **read) for s in sources]
+    ds = datasets[0]
+    if args.command == "merge":
+        ds = api.merge(datasets, update=args.update)
+    elif args.command == "remap":
+        mapping = _mapping(args)
+        ds = api.remap(ds, mapping, default="delete" if args.delete_others else "keep")
+    opts = _export_options(args)
+    if args.command == "filter" and not opts.get("filters"):
+        raise LabelportError("filter needs at least one --filter EXPR")
+    if args.command == "split" and not opts.get("split"):
+        raise LabelportError("split needs --split RATIOS")
+    dst = args.output if args.command == "merge" else args.dst
+    fmt = args.to or datasets[0].format
+    password = args.password if str(dst).lower().endswith(".zip") else None
+    report = api.save(ds, dst, fmt, overwrite=args.overwrite, strict=args.strict, password=password, **opts)
+    return _report(args, report)
+
+
+def _mapping(args: argparse.Namespace) -> dict[str, str | None]:
+    from pathlib import Path
+
+    from labelport.ops import parse_mapping
+
+    pairs = list(args.map or [])
+    if args.map_file:
+        text = Path(args.map_file).read_text()
+        if text.lstrip().startswith("{"):
+            return {k: (v or None) for k, v in json.loads(text).items()}
+        pairs += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not pairs:
+        raise LabelportError("remap needs --map OLD=NEW or --map-file")
+    return parse_mapping(pairs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -441,6 +441,8 @@ class Dataset:
         self.format = format
         self._items = items if callable(items) else list(items)
         self._resources: list[Any] = []  # kept alive while the dataset is (e.g. an extracted archive)
+        #: names of items whose media could not be found when reading (filled while iterating)
+        self.missing_media: list[str] = []
 
     @property
     def is_lazy(self) -> bool:
@@ -466,6 +468,7 @@ class Dataset:
         """A dataset sharing this one's info and labels with other items."""
         ds = Dataset(items, info=self.info, labels=self.labels, taxonomies=self.taxonomies, format=self.format)
         ds._resources = self._resources
+        ds.missing_media = self.missing_media
         return ds
 
     def subsets(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path, PurePosixPath
 
@@ -89,3 +90,89 @@ def place_media(src: Path, dst: Path, mode: str) -> None:
             shutil.copy2(src, dst)
     else:
         shutil.copy2(src, dst)
+
+
+_FRAME_RE = re.compile(r"(\d+)(?!.*\d)")
+
+
+_FRAME_NAME_RE = re.compile(r"^(?:frame[_\-]?)?(\d+)$", re.I)
+
+
+def frame_number(name: str, *, strict: bool = False) -> int | None:
+    """The frame number in a file name (``frame_000012.png`` -> 12, ``7.jpg`` -> 7). With
+    ``strict``, only names that are nothing but a frame number count."""
+    stem = PurePosixPath(name.replace("\\", "/")).stem
+    m = _FRAME_NAME_RE.match(stem) if strict else _FRAME_RE.search(stem)
+    return int(m.group(1)) if m else None
+
+
+class MediaIndex:
+    """The image files below a folder, found by relative path (with or without extension),
+    by file name, by stem, or by frame number — the ways annotation platforms match
+    uploaded annotations to images already there."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.by_rel: dict[str, Path] = {}
+        self.by_name: dict[str, list[Path]] = {}
+        self.by_frame: dict[int, list[Path]] = {}
+        for dirpath, _dirs, files in os.walk(self.root):
+            for f in files:
+                if not f.lower().endswith(IMAGE_SUFFIXES):
+                    continue
+                path = Path(dirpath) / f
+                rel = path.relative_to(self.root).as_posix()
+                for key in (rel.lower(), rel.rsplit(".", 1)[0].lower()):
+                    self.by_rel.setdefault(key, path)
+                for key in (f.lower(), f.rsplit(".", 1)[0].lower()):
+                    self.by_name.setdefault(key, []).append(path)
+                frame = frame_number(f)
+                if frame is not None:
+                    self.by_frame.setdefault(frame, []).append(path)
+
+    def __len__(self) -> int:
+        return len({p for paths in self.by_name.values() for p in paths})
+
+    def find(self, name: str | None = None, *, frame: int | None = None) -> Path | None:
+        """The image for ``name`` (a file name or item id, sub-folders allowed), else by ``frame``;
+        None when nothing or more than one file matches."""
+        if name:
+            key = name.replace("\\", "/").lower()
+            for k in (key, key.rsplit(".", 1)[0]):
+                if k in self.by_rel:
+                    return self.by_rel[k]
+            base = key.rsplit("/", 1)[-1]
+            for k in (base, base.rsplit(".", 1)[0]):
+                hits = self.by_name.get(k, [])
+                if len(hits) == 1:
+                    return hits[0]
+        if frame is not None:
+            hits = self.by_frame.get(frame, [])
+            if len(hits) == 1:
+                return hits[0]
+        return None
+
+
+def export_media(item: object, dest: Path, mode: str, report: object | None = None, *, name: str | None = None) -> Path | None:
+    """Place ``item``'s media file at ``dest / name`` (default: the media's own name) by
+    ``mode`` (copy, hardlink, symlink; none does nothing) or write its embedded bytes.
+    A missing file is listed in ``report.missing_media``. Returns the written path."""
+    if mode == "none":
+        return None
+    media = getattr(item, "media", None)
+    src = getattr(media, "path", None)
+    data = getattr(media, "data", None)
+    filename = name or getattr(media, "name", None) or (Path(src).name if src else None)
+    if filename is None:
+        filename = f"{getattr(item, 'id', 'item')}.jpg"
+    out = safe_join(dest, filename)
+    if src and Path(src).is_file():
+        place_media(Path(src), out, mode)
+        return out
+    if data:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        return out
+    if report is not None:
+        report.missing_media.append(getattr(item, "id", str(filename)))  # type: ignore[attr-defined]
+    return None

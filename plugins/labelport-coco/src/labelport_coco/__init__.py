@@ -20,7 +20,7 @@ from labelport.errors import FormatError
 from labelport.geometry import coords
 from labelport.geometry.masks import polygons_to_rle, rle_area, rle_bbox, rle_uncompress
 from labelport.io.jsonio import JsonReader, dump_json, load_json
-from labelport.io.media import IMAGE_SUFFIXES, find_media, is_inside
+from labelport.io.media import IMAGE_SUFFIXES, export_media, find_media, is_inside
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import (
     RLE,
@@ -480,7 +480,7 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
         subset = item.subset or "default"
         image = _image_json(item, next_img_id)
         if options.save_media != "none" and not single:
-            _export_media(item, target / "images" / subset, options, report)
+            export_media(item, target / "images" / subset, options.save_media, report)
         tasks_for_item = _write_annotations(item, cat_ids, next_ann_id, report, opts)
         if not tasks_for_item:
             tasks_for_item = {"instances": []}
@@ -685,18 +685,6 @@ def _put_shape(obj: dict[str, Any], ann: Any, item: Item, opts: CocoWriteOptions
         area = rle_area(ann.rle)
     obj["bbox"] = list(stored_bbox) if stored_bbox is not None else list(box)
     obj["area"] = stored_area if stored_area is not None else area
-
-
-def _export_media(item: Item, folder: Path, options: WriteOptions, report: Report) -> None:
-    from labelport.io.media import place_media
-
-    media = item.media
-    src = getattr(media, "path", None)
-    if not src or not Path(src).is_file():
-        report.missing_media.append(item.id)
-        return
-    name = getattr(media, "name", None) or Path(src).name
-    place_media(Path(src), folder / name, options.save_media)
 
 
 # --------------------------------------------------------------------------- validate
