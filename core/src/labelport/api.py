@@ -259,6 +259,7 @@ def convert(
         for name in dataset.missing_media:
             if name not in report.missing_media:
                 report.missing_media.append(name)
+        report.notes[:0] = [f"read: {n}" for n in dataset.notes]
         return report
     finally:
         for r in keep:
@@ -301,6 +302,7 @@ def stats(dataset: Dataset) -> dict[str, Any]:
         "annotations": sum(by_type.values()),
         "by_type": dict(sorted(by_type.items())),
         "by_label": dict(by_label.most_common()),
+        "notes": list(dataset.notes),
     }
 
 

@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         s = api.stats(api.load(args.path, args.format))
         lines = [f"format: {s['format']}", f"items: {s['items']}", f"subsets: {s['subsets']}", f"annotations: {s['annotations']} {s['by_type']}"]
         lines += [f"  {name}: {n}" for name, n in s["by_label"].items()]
+        lines += [f"note: {n}" for n in s["notes"]]
         _print(args, s, "\n".join(lines))
         return 0
     raise AssertionError(args.command)

@@ -60,6 +60,11 @@ def fit_items(dataset: Dataset, info: FormatInfo, report: Report) -> Iterator[It
         out: list[Any] = []
         for ann in item.annotations:
             new = ann
+            if ann.outside and "tracks" not in features:
+                # an object marked outside the frame is not in the image: without tracks it is no shape
+                report.loss("track frames where the object is outside", "dropped")
+                changed = True
+                continue
             if ann.type not in kinds:
                 new = _fallback(ann, item, kinds, report)
                 if new is None:

@@ -43,6 +43,7 @@ class AttributeDef(Model):
     values: list[Any] = Field(default_factory=list)
     default: Any = None
     mutable: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class Skeleton(Model):
@@ -443,6 +444,8 @@ class Dataset:
         self._resources: list[Any] = []  # kept alive while the dataset is (e.g. an extracted archive)
         #: names of items whose media could not be found when reading (filled while iterating)
         self.missing_media: list[str] = []
+        #: decisions the reader made that the user should know (e.g. coordinates inferred as normalised)
+        self.notes: list[str] = []
 
     @property
     def is_lazy(self) -> bool:
@@ -469,6 +472,7 @@ class Dataset:
         ds = Dataset(items, info=self.info, labels=self.labels, taxonomies=self.taxonomies, format=self.format)
         ds._resources = self._resources
         ds.missing_media = self.missing_media
+        ds.notes = self.notes
         return ds
 
     def subsets(self) -> list[str]:

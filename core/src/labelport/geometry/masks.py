@@ -127,8 +127,11 @@ def cvat_rle_decode(counts: Sequence[int], left: int, top: int, width: int, heig
     flat = np.repeat(np.arange(len(counts)) % 2 == 1, counts)
     out = np.zeros((image_height, image_width), dtype=bool)
     box = flat.reshape(height, width)
-    bottom, right = min(top + height, image_height), min(left + width, image_width)
-    out[top:bottom, left:right] = box[: bottom - top, : right - left]
+    # the box may run past the image (or start before it): copy only the overlap
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + height, image_height), min(left + width, image_width)
+    if y1 > y0 and x1 > x0:
+        out[y0:y1, x0:x1] = box[y0 - top : y1 - top, x0 - left : x1 - left]
     return out
 
 

@@ -47,10 +47,35 @@ def is_inside(root: Path, name: str) -> bool:
     return True
 
 
-def find_media(roots: list[Path], name: str, stem_fallback: bool = True) -> Path | None:
+def media_roots(*candidates: str | Path | None) -> list[Path]:
+    """The candidate folders that exist, each once, in order."""
+    out: list[Path] = []
+    for c in candidates:
+        if c is not None and Path(c) not in out and Path(c).is_dir():
+            out.append(Path(c))
+    return out
+
+
+def item_id(name: str, seen: dict[str, str]) -> str:
+    """An item id from an image file name: the name without its image suffix, or the full
+    name when another file of ``seen`` already has that stem (``a.jpg`` and ``a.png``)."""
+    norm = name.replace("\\", "/")
+    stem = norm.rsplit(".", 1)[0] if PurePosixPath(norm).suffix.lower() in IMAGE_SUFFIXES else norm
+    other = seen.setdefault(stem, norm)
+    return stem if other == norm else norm
+
+
+def find_media(roots: list[Path], name: str, stem_fallback: bool = True, basename_fallback: bool = False) -> Path | None:
     """The file called ``name`` under one of ``roots`` (names leaving a root, or links pointing
     out of it, are never followed); with ``stem_fallback``, a file with the same stem and an
-    image suffix."""
+    image suffix; with ``basename_fallback``, the file's base name alone (for the absolute or
+    machine-specific paths some tools write)."""
+    if basename_fallback:
+        found = find_media(roots, name, stem_fallback)
+        base = PurePosixPath(name.replace("\\", "/")).name
+        if found is None and base and base != name:
+            found = find_media(roots, base, stem_fallback)
+        return found
     try:
         rel = _check_name(name, None, None)
     except UnsafeInputError:

@@ -30,7 +30,7 @@ import pytest
 import labelport
 from labelport.errors import LabelportError, TargetExistsError
 from labelport.io.media import IMAGE_SUFFIXES
-from labelport.plugin import FEATURES, FormatInfo, Probe
+from labelport.plugin import FEATURES, FormatInfo, Probe, ReadOptions, WriteOptions
 from labelport.registry import ENTRY_POINT_GROUP, default_registry
 from labelport.schema import ANNOTATION_TYPES, Dataset, Item
 from labelport.testing.compare import diff_datasets
@@ -165,6 +165,21 @@ class FormatConformance:
         assert info.title and (info.can_read or info.can_write)
         for ext in info.extensions:
             assert ext.startswith(".") and ext == ext.lower(), f"extension {ext!r} must be lower case with a dot"
+
+    def test_option_names_do_not_collide_with_core_options(self) -> None:
+        """A format option must not share a name with a core read/write/export option (the API
+        routes options by name). Fix: rename the option in your ``read_options``/``write_options``."""
+        from labelport.api import ExportOptions
+
+        core_read = set(ReadOptions.model_fields)
+        core_write = set(WriteOptions.model_fields) | set(ExportOptions.model_fields)
+        info = self.info
+        if info.read_options is not None:
+            clash = set(info.read_options.model_fields) & (core_read | core_write)
+            assert not clash, f"read options {sorted(clash)} collide with core options"
+        if info.write_options is not None:
+            clash = set(info.write_options.model_fields) & (core_read | core_write)
+            assert not clash, f"write options {sorted(clash)} collide with core options"
 
     # ------------------------------------------------------------------ detection
 

@@ -45,6 +45,7 @@ _KNOWN_ANN_KEYS = {
     "id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints", "num_keypoints",
     "caption", "score", "attributes", "track_id", "instance_id",
 }
+_MAX_KEYPOINTS = 10_000  # unnamed skeleton points are numbered; a bound keeps a corrupt index from exhausting memory
 _BASIC_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd"}
 _KNOWN_IMG_KEYS = {"id", "file_name", "width", "height", "attributes", "video_id", "frame_id"}
 
@@ -245,6 +246,8 @@ def _read_skeleton(j: JsonReader, names: list, edges: list, where: str) -> Skele
     base = 0 if any(0 in p for p in flat) else 1
     pairs = [(a - base, b - base) for a, b in flat]
     count = max([len(names), *(max(p) + 1 for p in pairs)]) if (names or pairs) else 0
+    if (names and count > len(names)) or count > _MAX_KEYPOINTS:
+        raise j.error(f"{where}.skeleton", f"skeleton refers to keypoint {count}, beyond the {len(names)} named")
     point_names = [str(n) for n in names] + [str(i + 1) for i in range(len(names), count)]
     if any(min(p) < 0 for p in pairs):
         raise j.error(f"{where}.skeleton", "skeleton index below 1")
@@ -396,8 +399,8 @@ def _read_segmentation(j: JsonReader, seg: Any, where: str, common: dict, meta: 
         size = j.numbers(j.get(seg, "size", where, list), f"{where}.size", length=2)
         counts = j.get(seg, "counts", where, (str, list))
         h, w = int(size[0]), int(size[1])
-        if h < 0 or w < 0:
-            raise j.error(f"{where}.size", "negative size")
+        if not (0 <= h < 1 << 31 and 0 <= w < 1 << 31):
+            raise j.error(f"{where}.size", f"mask size {h}x{w} is out of range")
         if isinstance(counts, list):
             j.numbers(counts, f"{where}.counts")
             if any(c < 0 for c in counts) or sum(counts) != h * w:
