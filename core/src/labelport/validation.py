@@ -6,6 +6,10 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from pathlib import Path
+
+from labelport.errors import LabelportError
+from labelport.io.media import IMAGE_SUFFIXES, image_size, stays_inside
 from labelport.plugin import Problem
 from labelport.schema import Dataset, Item
 
@@ -26,6 +30,18 @@ def check_dataset(dataset: Dataset, *, file: str | None = None) -> Iterator[Prob
 def check_item(item: Item, dataset: Dataset, *, file: str | None = None) -> Iterator[Problem]:
     width = getattr(item.media, "width", None)
     height = getattr(item.media, "height", None)
+    name = getattr(item.media, "name", None)
+    if name and not stays_inside(name):
+        yield Problem(message=f"media path {name!r} points outside the dataset; it is never followed", file=file, location=f"item {item.id}")
+    path = getattr(item.media, "path", None)
+    if path and item.media.kind in ("image", "video_frame") and Path(path).suffix.lower() in IMAGE_SUFFIXES:  # type: ignore[union-attr]
+        try:
+            actual = image_size(path)
+        except LabelportError as exc:
+            yield Problem(message=exc.message, file=path, location=f"item {item.id}")
+        else:
+            if width and height and actual != (width, height):
+                yield Problem(severity="warning", message=f"image is {actual[0]}x{actual[1]}, annotations say {width}x{height}", file=file, location=f"item {item.id}")
     if (width is not None and width <= 0) or (height is not None and height <= 0):
         yield Problem(message=f"image size {width}x{height} is not positive", file=file, location=f"item {item.id}")
         width = height = None

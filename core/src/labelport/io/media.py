@@ -20,6 +20,15 @@ def _check_name(name: str, file: str | Path | None, location: str | None) -> Pur
     return rel
 
 
+def stays_inside(name: str) -> bool:
+    """The name is relative and has no ``..`` part (the string alone is checked)."""
+    try:
+        _check_name(name, None, None)
+    except UnsafeInputError:
+        return False
+    return True
+
+
 def _inside(root: Path, path: Path) -> bool:
     """The real location of ``path`` (links followed) is below the real ``root``."""
     real_root = os.path.realpath(root)
