@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,7 @@ def save(
     strict: bool = False,
     password: str | None = None,
     registry: Registry | None = None,
+    progress: Callable[[int], None] | None = None,
     **options: Any,
 ) -> Report:
     """Write ``dataset`` as ``format`` to ``path`` (a folder, a file for single-file formats,
@@ -177,7 +179,8 @@ def save(
     (``"train=0.7,val=0.2,test=0.1"`` or a test ratio), ``stratify``, ``shuffle``, ``seed``,
     ``export`` (annotations, media or both), ``save_media`` (none, copy, hardlink, symlink),
     ``layout`` ("datasets": ``datasets/<name>/`` media beside ``annotations/<name>/``),
-    ``name``, ``normalized``, and the format's own write options.
+    ``name``, ``normalized``, and the format's own write options. ``progress`` is called
+    with the number of items written so far.
     """
     reg = _reg(registry)
     info = reg.info(format)
@@ -195,7 +198,14 @@ def save(
         raise OptionsError("password protection needs a .zip target")
     dataset = prepare(dataset, export)
     report = Report(format, path, strict=strict)
-    fitted = dataset.with_items(lambda: fit_items(dataset, info, report))
+
+    def fitted_items():
+        for n, item in enumerate(fit_items(dataset, info, report), 1):
+            yield item
+            if progress is not None:
+                progress(n)
+
+    fitted = dataset.with_items(fitted_items)
     write = reg.hook("labelport_write", format)
     name = opts.name or path.stem
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from labelport import api
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="labelport", description="Read, write, detect and validate annotation formats.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("formats", help="list installed formats")
@@ -61,6 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", aliases=["stats"], help="items, subsets and annotation counts")
     i.add_argument("path")
     i.add_argument("--format")
+    i.add_argument("--plot", metavar="PNG", help="also draw the counts and box sizes as a chart")
+
+    rn = sub.add_parser("render", help="draw annotations over their images into PNGs")
+    rn.add_argument("src")
+    rn.add_argument("-o", "--output", required=True)
+    rn.add_argument("--format")
+    rn.add_argument("--limit", type=int, help="render at most this many items")
+    rn.add_argument("--overwrite", action="store_true")
+
+    df = sub.add_parser("diff", help="what differs between two datasets")
+    df.add_argument("a")
+    df.add_argument("b")
+    df.add_argument("--format-a")
+    df.add_argument("--format-b")
+    df.add_argument("--iou", type=float, default=0.5, help="IoU for two annotations to be the same object")
 
     m = sub.add_parser("merge", help="merge datasets: labels by name, items by id, annotations deduplicated by id")
     m.add_argument("sources", nargs="+")
@@ -147,8 +165,17 @@ def run(args: argparse.Namespace) -> int:
             value = getattr(args, name)
             if value is not None:
                 opts[name] = value
-        report = api.convert(args.src, args.dst, args.to, args.from_, strict=args.strict, overwrite=args.overwrite, **opts)
+        with _progress(args, "converting") as tick:
+            report = api.convert(args.src, args.dst, args.to, args.from_, strict=args.strict, overwrite=args.overwrite, progress=tick, **opts)
         return _report(args, report)
+    if args.command == "render":
+        return _render(args)
+    if args.command == "diff":
+        from labelport.diff import diff
+
+        result = diff(api.load(args.a, args.format_a), api.load(args.b, args.format_b), iou_threshold=args.iou)
+        _print(args, result.to_dict(), str(result))
+        return 0 if result.equal else 1
     if args.command in ("merge", "remap", "filter", "split"):
         return _operation(args)
     if args.command == "validate":
@@ -164,6 +191,11 @@ def run(args: argparse.Namespace) -> int:
         lines = [f"format: {s['format']}", f"items: {s['items']}", f"subsets: {s['subsets']}", f"annotations: {s['annotations']} {s['by_type']}"]
         lines += [f"  {name}: {n}" for name, n in s["by_label"].items()]
         lines += [f"note: {n}" for n in s["notes"]]
+        if args.plot:
+            from labelport.plot import plot_stats
+
+            plot_stats(api.load(args.path, args.format), args.plot)
+            lines.append(f"chart: {args.plot}")
         _print(args, s, "\n".join(lines))
         return 0
     raise AssertionError(args.command)
@@ -187,8 +219,43 @@ def _operation(args: argparse.Namespace) -> int:
     dst = args.output if args.command == "merge" else args.dst
     fmt = args.to or datasets[0].format
     password = args.password if str(dst).lower().endswith(".zip") else None
-    report = api.save(ds, dst, fmt, overwrite=args.overwrite, strict=args.strict, password=password, **opts)
+    with _progress(args, args.command) as tick:
+        report = api.save(ds, dst, fmt, overwrite=args.overwrite, strict=args.strict, password=password, progress=tick, **opts)
     return _report(args, report)
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, what: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal (rich), nothing otherwise; it appears after a second."""
+    if args.quiet or args.json or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} items"),
+                  TimeElapsedColumn(), transient=True, console=None, refresh_per_second=4) as bar:
+        task = bar.add_task(what, total=None, start=False)
+        started = time.monotonic()
+
+        def tick(n: int) -> None:
+            if time.monotonic() - started > 1.0:
+                bar.start_task(task)
+                bar.update(task, completed=n)
+
+        yield tick
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labelport.io.atomic import atomic_output
+    from labelport.render import render_dataset
+
+    ds = api.load(args.src, args.format)
+    with atomic_output(Path(args.output), overwrite=args.overwrite) as staging:
+        written = render_dataset(ds, staging, limit=args.limit)
+    _print(args, {"images": len(written), "output": args.output}, f"rendered {len(written)} images to {args.output} (contact_sheet.png)")
+    return 0
 
 
 def _mapping(args: argparse.Namespace) -> dict[str, str | None]:
