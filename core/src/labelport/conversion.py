@@ -8,7 +8,6 @@ groups, scores, ...) is removed; each step is counted in the :class:`Report`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,13 +131,7 @@ def _convert(ann: Any, kind: str, item: Item) -> AnnotationBase | None:
         return BBox(**_common(ann), x=box[0], y=box[1], w=box[2], h=box[3])
     if kind == "polygon":
         if t == "ellipse":
-            pts: list[float] = []
-            a = math.radians(ann.rotation)
-            for i in range(64):
-                th = 2 * math.pi * i / 64
-                dx, dy = ann.rx * math.cos(th), ann.ry * math.sin(th)
-                pts += [ann.cx + dx * math.cos(a) - dy * math.sin(a), ann.cy + dx * math.sin(a) + dy * math.cos(a)]
-            return Polygon(**_common(ann), parts=[pts])
+            return Polygon(**_common(ann), parts=[coords.ellipse_polygon(ann.cx, ann.cy, ann.rx, ann.ry, ann.rotation)])
         return None
     if kind == "mask" and t == "polygon":
         media = item.media

@@ -118,12 +118,7 @@ def render_item(item: Item, labels: LabelSet | None = None, *, line: int | None 
             if pairs:
                 anchor = pairs[0]
         elif t == "ellipse":
-            pts = []
-            a = math.radians(ann.rotation)
-            for i in range(48):
-                th = 2 * math.pi * i / 48
-                dx, dy = ann.rx * math.cos(th), ann.ry * math.sin(th)
-                pts += [ann.cx + dx * math.cos(a) - dy * math.sin(a), ann.cy + dx * math.sin(a) + dy * math.cos(a)]
+            pts = coords.ellipse_polygon(ann.cx, ann.cy, ann.rx, ann.ry, ann.rotation, n=48)
             draw.polygon(_pairs(pts), outline=rgba, width=width)
             anchor = (ann.cx - ann.rx, ann.cy - ann.ry)
         elif t == "cuboid_2d":

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from labelport.errors import LabelportError
 from labelport.io.media import IMAGE_SUFFIXES, image_size, stays_inside

@@ -82,6 +82,18 @@ def corners_to_rotated_box(points: Sequence[float]) -> tuple[float, float, float
     return cx - w / 2, cy - h / 2, w, h, rotation
 
 
+def ellipse_polygon(cx: float, cy: float, rx: float, ry: float, rotation: float = 0.0, n: int = 64) -> list[float]:
+    """``n`` points (flat) on an ellipse, rotation in degrees clockwise in image space."""
+    a = math.radians(rotation)
+    ca, sa = math.cos(a), math.sin(a)
+    out: list[float] = []
+    for i in range(n):
+        t = 2 * math.pi * i / n
+        dx, dy = rx * math.cos(t), ry * math.sin(t)
+        out += [cx + dx * ca - dy * sa, cy + dx * sa + dy * ca]
+    return out
+
+
 def ellipse_bbox(cx: float, cy: float, rx: float, ry: float, rotation: float = 0.0) -> tuple[float, float, float, float]:
     a = math.radians(rotation)
     hw = math.sqrt((rx * math.cos(a)) ** 2 + (ry * math.sin(a)) ** 2)

@@ -125,14 +125,8 @@ def cvat_rle_decode(counts: Sequence[int], left: int, top: int, width: int, heig
     if total != width * height:
         raise FormatError(f"mask RLE covers {total} pixels, its box {width}x{height}")
     flat = np.repeat(np.arange(len(counts)) % 2 == 1, counts)
-    out = np.zeros((image_height, image_width), dtype=bool)
-    box = flat.reshape(height, width)
-    # the box may run past the image (or start before it): copy only the overlap
-    y0, x0 = max(top, 0), max(left, 0)
-    y1, x1 = min(top + height, image_height), min(left + width, image_width)
-    if y1 > y0 and x1 > x0:
-        out[y0:y1, x0:x1] = box[y0 - top : y1 - top, x0 - left : x1 - left]
-    return out
+    # the box may run past the image (or start before it): only the overlap is kept
+    return paste(flat.reshape(height, width), left, top, image_height, image_width)
 
 
 def cvat_rle_encode(mask: np.ndarray) -> tuple[list[int], int, int, int, int]:
@@ -158,6 +152,57 @@ def masks_to_index(masks: Sequence[tuple[int, np.ndarray]], shape: tuple[int, in
     for value, mask in masks:
         out[np.asarray(mask, dtype=bool)] = value
     return out
+
+
+def decode_mask_image(data: bytes, *, file: str | None = None, location: str | None = None) -> np.ndarray:
+    """A boolean (h, w) mask from PNG (or any Pillow-readable) bytes: set where alpha > 0 when
+    the image has transparency, else where the value (any channel) is non-zero."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if "A" in im.getbands() or (im.mode == "P" and "transparency" in im.info):
+                return np.asarray(im.convert("RGBA"))[..., 3] > 0
+            if im.mode in ("1", "L", "P", "I", "I;16", "F"):
+                return np.asarray(im) != 0
+            return np.asarray(im.convert("RGB")).any(axis=2)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
+        raise FormatError(f"cannot decode mask image: {exc}", file=file, location=location) from None
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of a boolean mask (1-bit), a uint8 grey (h, w) or an RGB/RGBA array."""
+    import io
+
+    from PIL import Image
+
+    arr = np.asarray(array)
+    im = Image.fromarray(arr.astype(np.uint8) * 255).convert("1") if arr.dtype == bool else Image.fromarray(arr.astype(np.uint8))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def paste(patch: np.ndarray, left: int, top: int, height: int, width: int) -> np.ndarray:
+    """A (height, width) boolean mask with ``patch`` placed at ``left, top`` (clipped to the image)."""
+    out = np.zeros((height, width), dtype=bool)
+    ph, pw = patch.shape[:2]
+    y0, y1 = max(top, 0), min(top + ph, height)
+    x0, x1 = max(left, 0), min(left + pw, width)
+    if y0 < y1 and x0 < x1:
+        out[y0:y1, x0:x1] = patch[y0 - top : y1 - top, x0 - left : x1 - left]
+    return out
+
+
+def crop(mask: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """The tight patch around the set pixels and its ``left, top``; None for an empty mask."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    left, top = int(xs.min()), int(ys.min())
+    return mask[top : int(ys.max()) + 1, left : int(xs.max()) + 1], left, top
 
 
 def voc_colormap(n: int = 256) -> np.ndarray:

@@ -167,6 +167,21 @@ class MediaIndex:
     def __len__(self) -> int:
         return len({p for paths in self.by_name.values() for p in paths})
 
+    def find_rel(self, rel: str, *, stem_fallback: bool = True) -> Path | None:
+        """The file at the relative path ``rel`` (case-insensitive); with ``stem_fallback``, a
+        file of the same relative stem and any image suffix."""
+        key = rel.replace("\\", "/").lower()
+        found = self.by_rel.get(key)
+        if found is not None and not stem_fallback and found.relative_to(self.root).as_posix().lower() != key:
+            found = None  # the index also knows files by their stem
+        if found is None and stem_fallback:
+            base, dot, ext = key.rpartition(".")
+            if dot and f".{ext}" in IMAGE_SUFFIXES:
+                found = self.by_rel.get(base)
+        if found is not None and not _inside(self.root, found):
+            return None
+        return found
+
     def find(self, name: str | None = None, *, frame: int | None = None) -> Path | None:
         """The image for ``name`` (a file name or item id, sub-folders allowed), else by ``frame``;
         None when nothing or more than one file matches."""

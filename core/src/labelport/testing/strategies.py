@@ -16,6 +16,7 @@ from labelport.schema import (
     Item,
     Keypoints,
     Label,
+    Mask,
     Points,
     Polygon,
     Polyline,
@@ -78,12 +79,20 @@ def annotation(draw: Any, kinds: list[str], w: int, h: int, integer: bool, featu
         return Ellipse(**common, cx=cx, cy=cy, rx=float(draw(st.integers(1, w // 2))), ry=float(draw(st.integers(1, h // 2))))
     if kind == "label":
         return Tag(label=label)
+    if kind == "mask":
+        import numpy as np
+
+        x1, x2 = sorted((int(pt_x()), int(pt_x())))
+        y1, y2 = sorted((int(pt_y()), int(pt_y())))
+        m = np.zeros((h, w), dtype=bool)
+        m[y1 : max(y2, y1 + 1), x1 : max(x2, x1 + 1)] = True
+        return Mask.from_array(m, **common)
     if kind == "caption":
         return Caption(text=draw(st.text(alphabet="abcdefgh xyz", min_size=1, max_size=20)).strip() or "a")
     raise AssertionError(kind)
 
 
-GENERATED_KINDS = ("bbox", "polygon", "polyline", "points", "keypoints", "ellipse", "label", "caption")
+GENERATED_KINDS = ("bbox", "polygon", "polyline", "points", "keypoints", "ellipse", "mask", "label", "caption")
 
 
 @st.composite
@@ -108,6 +117,12 @@ def datasets(
         anns = []
         if usable:
             anns = draw(st.lists(annotation(usable, w, h, integer, info.features), max_size=max_annotations))
+            tags = set()
+            for ann in list(anns):  # an image-level label is said once per image
+                if ann.type == "label":
+                    if ann.label in tags:
+                        anns.remove(ann)
+                    tags.add(ann.label)
         items.append(
             Item(
                 id=f"img_{i:03d}",
