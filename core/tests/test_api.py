@@ -167,3 +167,15 @@ def test_validate_reports_read_errors_with_location(registry, tmp_path):
     problems = labelport.validate(tmp_path / "d", registry=registry)
     assert len(problems) == 1 and problems[0].severity == "error"
     assert problems[0].location == "line 1 column 12"
+
+
+def test_api_does_not_import_cli_dependencies(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, labelport; labelport.formats(); "
+        "print(sorted(m for m in ('rich', 'matplotlib', 'argparse_cli') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -259,7 +259,7 @@ def convert(
         read_info = reg.info(source_format)
         read_names = set(ReadOptions.model_fields) | set(read_info.read_options.model_fields if read_info.read_options else ())
         read_opts = {k: v for k, v in options.items() if k in read_names}
-        write_opts = {k: v for k, v in options.items() if k not in read_names or k == "password"}
+        write_opts = {k: v for k, v in options.items() if k not in read_names or k in ("password", "workers")}
         if "password" in write_opts and not str(dst).lower().endswith(".zip"):
             write_opts.pop("password")
         dataset = load(root, source_format, registry=reg, **read_opts)

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="replace an existing target")
     c.add_argument("--images", help="folder holding the media (matched by file name or frame number)")
     c.add_argument("--password", help="password of an encrypted input zip / for an encrypted .zip output")
+    c.add_argument("--workers", type=int, help="processes for per-item work (same output as one)")
+    c.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (needs labelport[dask])")
     _export_arguments(c)
 
     v = sub.add_parser("validate", help="report problems in a dataset")
@@ -161,10 +163,16 @@ def run(args: argparse.Namespace) -> int:
         return 0 if found else 2
     if args.command == "convert":
         opts = _export_options(args)
-        for name in ("images", "password"):
+        for name in ("images", "password", "workers"):
             value = getattr(args, name)
             if value is not None:
                 opts[name] = value
+        if args.scheduler:
+            from labelport.parallel import convert_on_dask
+
+            report = convert_on_dask(args.src, args.dst, args.to, args.from_, address=args.scheduler,
+                                     strict=args.strict, overwrite=args.overwrite, **opts)
+            return _report(args, report)
         with _progress(args, "converting") as tick:
             report = api.convert(args.src, args.dst, args.to, args.from_, strict=args.strict, overwrite=args.overwrite, progress=tick, **opts)
         return _report(args, report)

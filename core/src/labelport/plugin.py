@@ -101,6 +101,8 @@ class ReadOptions(OptionsBase):
     images: Path | None = None
     password: str | None = None
     keep_missing_media: bool = True
+    #: processes for per-item work (labelport.parallel.pmap); output is identical to 1
+    workers: int = 1
     format_options: Any = None
 
 
@@ -110,6 +112,8 @@ class WriteOptions(OptionsBase):
     save_media: Literal["none", "copy", "hardlink", "symlink"] = "none"
     normalized: bool | None = None
     name: str | None = None
+    #: processes for per-item work (labelport.parallel.pmap); output is identical to 1
+    workers: int = 1
     format_options: Any = None
 
 
