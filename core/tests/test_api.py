@@ -179,3 +179,17 @@ def test_api_does_not_import_cli_dependencies(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_writer_losses_survive_a_second_pass(registry, tmp_path):
+    from labelport.conversion import fit_items
+    from labelport.plugin import Report
+    from labelport.schema import Dataset, Item, Polyline
+
+    report = Report("toy")
+    report.loss("writer thing", "dropped", 3)
+    ds = Dataset([Item(id="a", annotations=[Polyline(points=[0, 0, 1, 1])])])
+    info = registry.info("toy")
+    list(fit_items(ds, info, report))
+    list(fit_items(ds, info, report))
+    assert report.losses == {("writer thing", "dropped"): 3, ("polyline", "dropped (the format cannot hold it)"): 1}

@@ -45,8 +45,8 @@ def test_features_dropped_are_counted():
 
 def test_unconvertible_kind_dropped():
     report = Report("boxes")
-    out = list(fit_items(_ds(Keypoints(points=[1, 2], visibility=[2])), BOXES_ONLY, report))[0]
-    assert out.annotations == []
+    out = list(fit_items(_ds(Keypoints(points=[1, 2], visibility=[0])), BOXES_ONLY, report))[0]
+    assert out.annotations == []  # no visible point: not even a box is left
     assert report.losses == {("keypoints", "dropped (the format cannot hold it)"): 1}
 
 
@@ -69,3 +69,26 @@ def test_untouched_items_are_not_copied():
     ds = _ds(BBox(x=0, y=0, w=1, h=1))
     original = next(iter(ds))
     assert next(fit_items(ds, BOXES_ONLY, Report("boxes"))) is original
+
+
+def test_format_can_prefer_its_own_fallbacks():
+    holds_masks = FormatInfo(name="v", title="v", annotation_types=frozenset({"bbox", "mask"}), fallbacks={"polygon": ("bbox",)})
+    report = Report("v")
+    ann = list(fit_items(_ds(Polygon(label="x", parts=[[0, 0, 10, 0, 10, 10]])), holds_masks, report))[0].annotations[0]
+    assert ann.type == "bbox" and report.losses == {("polygon", "reduced to its box"): 1}
+
+
+def test_mask_traced_to_polygons_and_keypoints_to_their_box():
+    import numpy as np
+
+    from labelport.schema import Mask
+
+    polys = FormatInfo(name="p", title="p", annotation_types=frozenset({"polygon", "bbox"}))
+    m = np.zeros((50, 100), bool)
+    m[10:20, 10:30] = True
+    report = Report("p")
+    out = list(fit_items(_ds(Mask.from_array(m, label="x"), Keypoints(points=[1, 2, 9, 7, 50, 50], visibility=[2, 1, 0])), polys, report))[0]
+    poly, box = out.annotations
+    assert poly.type == "polygon" and len(poly.parts) == 1
+    assert (box.type, box.x, box.y, box.w, box.h) == ("bbox", 1, 2, 8, 5)
+    assert report.losses == {("mask", "traced to polygons"): 1, ("keypoints", "reduced to the box of its visible points"): 1}

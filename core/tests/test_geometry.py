@@ -33,7 +33,7 @@ def test_uncompressed_counts_are_column_major_starting_with_zeros():
 
 
 def test_bad_uncompressed_counts_raise_format_error():
-    with pytest.raises(FormatError, match="sum to 5"):
+    with pytest.raises(FormatError, match="cover 5 pixels"):
         masks.rle_decode(RLE(size=(2, 3), counts=[1, 4]))
 
 
@@ -92,3 +92,16 @@ def test_rotated_box_corners_round_trip():
     corners = coords.rotated_box_corners(10, 20, 30, 10, 30)
     x, y, w, h, r = coords.corners_to_rotated_box(corners)
     assert np.allclose([x, y, w, h, r], [10, 20, 30, 10, 30])
+
+
+def test_paint_rles_matches_full_masks_later_over_earlier():
+    ms = [_random_mask(s) for s in range(3)]
+    index = np.zeros((37, 53), np.uint8)
+    masks.paint_rles(index, [(masks.rle_encode(m), k + 1) for k, m in enumerate(ms)])
+    assert np.array_equal(index, masks.masks_to_index([(k + 1, m) for k, m in enumerate(ms)], (37, 53)))
+
+
+def test_short_compressed_rle_is_refused_not_decoded_from_garbage():
+    with pytest.raises(FormatError, match="cover 10 pixels"):
+        masks.rle_decode(RLE(size=(4, 4), counts="0:"))
+    assert masks.string_counts(masks.rle_encode(_random_mask(3)).counts) == masks.rle_uncompress(masks.rle_encode(_random_mask(3))).counts

@@ -18,10 +18,10 @@ from labelport.schema import AnnotationBase, BBox, Dataset, Item, Points, Polygo
 # For each kind, the kinds it may become, best first, and how to say it.
 FALLBACKS: dict[str, list[tuple[str, str]]] = {
     "polygon": [("mask", "rasterised to a mask"), ("bbox", "reduced to its box")],
-    "mask": [("bbox", "reduced to its box")],
+    "mask": [("polygon", "traced to polygons"), ("bbox", "reduced to its box")],
     "ellipse": [("polygon", "approximated by a 64-point polygon"), ("bbox", "reduced to its box")],
     "cuboid_2d": [("bbox", "reduced to its box")],
-    "keypoints": [("points", "kept as points without the skeleton")],
+    "keypoints": [("points", "kept as points without the skeleton"), ("bbox", "reduced to the box of its visible points")],
     "polyline": [],
     "points": [],
 }
@@ -43,10 +43,14 @@ def fit_items(dataset: Dataset, info: FormatInfo, report: Report) -> Iterator[It
 
     Each new pass over the items restarts the counts, so a writer may iterate twice.
     """
+    # a new pass restarts what the core counts; losses a writer recorded itself are kept
     report.items = 0
     report.annotations.clear()
-    report.losses.clear()
+    report.losses.subtract(report.core_losses)
+    report.losses = +report.losses
+    report.core_losses.clear()
     report.missing_media.clear()
+    report = _CoreCounting(report)  # type: ignore[assignment]
     _label_losses(dataset, info, report)
     kinds = info.annotation_types
     features = info.features
@@ -65,7 +69,7 @@ def fit_items(dataset: Dataset, info: FormatInfo, report: Report) -> Iterator[It
                 changed = True
                 continue
             if ann.type not in kinds:
-                new = _fallback(ann, item, kinds, report)
+                new = _fallback(ann, item, info, report)
                 if new is None:
                     changed = True
                     continue
@@ -97,9 +101,33 @@ def fit_items(dataset: Dataset, info: FormatInfo, report: Report) -> Iterator[It
         yield item
 
 
-def _fallback(ann: Any, item: Item, kinds: frozenset[str], report: Report) -> AnnotationBase | None:
-    for kind, action in FALLBACKS.get(ann.type, []):
-        if kind not in kinds:
+class _CoreCounting:
+    """The report as the core's own steps see it: each loss is also remembered as the core's."""
+
+    def __init__(self, report: Report):
+        self._report = report
+
+    def loss(self, what: str, action: str, count: int = 1) -> None:
+        self._report.loss(what, action, count)
+        self._report.core_losses[(what, action)] += count
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._report, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_report":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._report, name, value)
+
+
+def _fallback(ann: Any, item: Item, info: FormatInfo, report: Report) -> AnnotationBase | None:
+    options = FALLBACKS.get(ann.type, [])
+    if ann.type in info.fallbacks:
+        actions = dict(options)
+        options = [(k, actions.get(k, f"converted to {k}")) for k in info.fallbacks[ann.type]]
+    for kind, action in options:
+        if kind not in info.annotation_types:
             continue
         new = _convert(ann, kind, item)
         if new is not None:
@@ -126,10 +154,22 @@ def _convert(ann: Any, kind: str, item: Item) -> AnnotationBase | None:
             box = coords.ellipse_bbox(ann.cx, ann.cy, ann.rx, ann.ry, ann.rotation)
         elif t == "cuboid_2d":
             box = coords.polygon_bbox(ann.points)
+        elif t == "keypoints":
+            visible = [c for k, v in enumerate(ann.visibility) if v for c in ann.points[2 * k : 2 * k + 2]]
+            if not visible:
+                return None
+            box = coords.polygon_bbox(visible)
         else:
             return None
         return BBox(**_common(ann), x=box[0], y=box[1], w=box[2], h=box[3])
     if kind == "polygon":
+        if t == "mask":
+            from labelport.geometry.masks import mask_to_polygons
+
+            outer, holes = mask_to_polygons(ann.to_array())
+            if not outer:
+                return None
+            return Polygon(**_common(ann), parts=outer, holes=holes)
         if t == "ellipse":
             return Polygon(**_common(ann), parts=[coords.ellipse_polygon(ann.cx, ann.cy, ann.rx, ann.ry, ann.rotation)])
         return None

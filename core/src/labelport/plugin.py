@@ -56,6 +56,9 @@ class FormatInfo(BaseModel):
     media: frozenset[str] = frozenset({"image"})
     #: writes a single file when the target has one of ``extensions``
     single_file: bool = False
+    #: preferred conversions for kinds the format cannot hold, best first, replacing the core's
+    #: defaults for those kinds (e.g. ``{"polygon": ("bbox",)}`` to skip rasterising to masks)
+    fallbacks: dict[str, tuple[str, ...]] = {}
     read_options: type[BaseModel] | None = None
     write_options: type[BaseModel] | None = None
     docs_url: str | None = None
@@ -294,6 +297,8 @@ class Report:
         self.items = 0
         self.annotations: Counter[str] = Counter()
         self.losses: Counter[tuple[str, str]] = Counter()
+        #: the part of ``losses`` the core itself recorded while fitting items
+        self.core_losses: Counter[tuple[str, str]] = Counter()
         self.warnings: list[str] = []
         self.missing_media: list[str] = []
         self.notes: list[str] = []

@@ -3,7 +3,8 @@ class-index maps <-> instance masks, colour maps."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from pycocotools import mask as _coco
@@ -25,13 +26,69 @@ def rle_encode_many(masks: np.ndarray) -> list[RLE]:
     return [RLE(size=tuple(e["size"]), counts=e["counts"].decode("ascii")) for e in _coco.encode(stack)]
 
 
+def string_counts(counts: str) -> list[int]:
+    """The run lengths in COCO's compressed RLE string (its LEB128-like 6-bit code with
+    deltas after the second run). Used to check a string before pycocotools decodes it:
+    pycocotools fills runs that fall short of the mask with uninitialised memory."""
+    out: list[int] = []
+    data = counts.encode("ascii", "replace")
+    p, n = 0, len(data)
+    while p < n:
+        x, k, more = 0, 0, True
+        while more:
+            if p >= n:
+                raise FormatError("truncated compressed RLE string")
+            c = data[p] - 48
+            if not 0 <= c < 64:
+                raise FormatError(f"invalid character {chr(data[p])!r} in compressed RLE")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        out.append(x)
+    return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _checked_string(counts: str, h: int, w: int) -> bytes:
+    """The string as bytes once its runs are known to cover exactly h x w pixels (cached:
+    a mask's area, box and pixels are often asked for in turn)."""
+    runs_ = string_counts(counts)
+    total = sum(runs_)
+    if total != h * w or any(c < 0 for c in runs_):
+        raise FormatError(f"RLE runs cover {total} pixels, expected {h}x{w} = {h * w}")
+    return counts.encode("ascii")
+
+
 def _coco_rle(rle: RLE) -> dict:
     h, w = rle.size
     if isinstance(rle.counts, list):
-        if sum(rle.counts) != h * w:
-            raise FormatError(f"RLE counts sum to {sum(rle.counts)}, expected {h}x{w} = {h * w}")
+        total = sum(rle.counts)
+        if total != h * w or any(c < 0 for c in rle.counts):
+            raise FormatError(f"RLE runs cover {total} pixels, expected {h}x{w} = {h * w}")
         return _coco.frPyObjects({"size": [h, w], "counts": rle.counts}, h, w)
-    return {"size": [h, w], "counts": rle.counts.encode("ascii")}
+    return {"size": [h, w], "counts": _checked_string(rle.counts, h, w)}
+
+
+def paint_rles(index: np.ndarray, masks: Iterable[tuple[RLE, int]]) -> np.ndarray:
+    """Paint ``(rle, value)`` pairs into the (h, w) array ``index`` in place, later over earlier,
+    touching only each mask's runs (no full-image array per mask)."""
+    h, w = index.shape
+    flat = index.T.reshape(-1)  # column-major order is the runs' order
+    for rle, value in masks:
+        if tuple(rle.size) != (h, w):
+            raise FormatError(f"mask size {rle.size[1]}x{rle.size[0]} differs from {w}x{h}")
+        counts = np.asarray(rle.counts if isinstance(rle.counts, list) else string_counts(_checked_string(rle.counts, h, w).decode()), dtype=np.int64)
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        for s, e in zip(starts[1::2].tolist(), ends[1::2].tolist()):
+            flat[s:e] = value
+    index[...] = flat.reshape(w, h).T
+    return index
 
 
 def rle_decode(rle: RLE) -> np.ndarray:
@@ -100,7 +157,7 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.0) -> tuple[list[lis
     try:
         from skimage import measure
     except ImportError:
-        raise MissingDependencyError("mask to polygon needs scikit-image: pip install 'labelport[masks]'") from None
+        raise MissingDependencyError("mask to polygon needs scikit-image: pip install scikit-image") from None
     m = np.pad(np.asarray(mask, dtype=bool), 1)
     outer: list[list[float]] = []
     holes: list[list[float]] = []

@@ -41,7 +41,7 @@ def safe_join(root: Path, name: str, *, file: str | Path | None = None, location
     (``..``, absolute paths, drive letters, links pointing out) raise UnsafeInputError."""
     path = root.joinpath(*_check_name(name, file, location).parts)
     existing = path
-    while existing != root and not (existing.exists() or existing.is_symlink()):
+    while existing != root and not os.path.lexists(existing):  # lexists: False for over-long names too
         existing = existing.parent  # the deepest part that exists decides where the name leads
     if not _inside(root, existing):
         raise UnsafeInputError(f"path {name!r} links outside the dataset; refused", file=file, location=location)
@@ -96,7 +96,7 @@ def find_media(roots: list[Path], name: str, stem_fallback: bool = True, basenam
             base = path.with_suffix("") if path.suffix.lower() in IMAGE_SUFFIXES else path
             cands += [base.with_name(base.name + sfx) for s in IMAGE_SUFFIXES for sfx in (s, s.upper())]
         for cand in cands:
-            if cand.is_file() and _inside(root, cand):
+            if os.path.isfile(cand) and _inside(root, cand):
                 return cand
     return None
 

@@ -17,6 +17,7 @@ unless it is listed in ``kit_overrides`` with the reason.
 
 from __future__ import annotations
 
+import fnmatch
 import random
 import shutil
 from collections.abc import Iterator
@@ -66,10 +67,16 @@ def foreign_inputs(root: Path) -> list[Path]:
     return made
 
 
-def _annotation_files(sample: Path) -> list[Path]:
-    """The non-media files of a sample (what truncation and mutation target)."""
+def _annotation_files(sample: Path, image_annotations: tuple[str, ...] = ()) -> list[Path]:
+    """The files of a sample that truncation and mutation target: everything but media,
+    plus images whose name matches one of ``image_annotations`` (mask PNGs)."""
     files = [sample] if sample.is_file() else sorted(p for p in sample.rglob("*") if p.is_file())
-    return [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+
+    def named(p: Path) -> bool:
+        rel = p.name if sample.is_file() else p.relative_to(sample).as_posix()
+        return any(fnmatch.fnmatch(p.name, pat) or fnmatch.fnmatch(rel, pat) for pat in image_annotations)
+
+    return [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES or named(p)]
 
 
 def _consume(dataset: Dataset) -> int:
@@ -104,6 +111,9 @@ class FormatConformance:
     fuzz_cases: ClassVar[int] = 40
     #: hypothesis examples for the generated round trip
     generated_examples: ClassVar[int] = 25
+    #: glob patterns (file name or path relative to the sample) of image files that are
+    #: annotations (mask PNGs), fuzzed like the other files
+    image_annotations: ClassVar[tuple[str, ...]] = ()
     #: kit tests a subclass overrides on purpose: {name: reason}
     kit_overrides: ClassVar[dict[str, str]] = {}
 
@@ -124,7 +134,7 @@ class FormatConformance:
         """Damage a copy of a sample so that validation must report an error.
         The default cuts the largest annotation file in half; override for formats
         where a truncated file is still valid."""
-        target = max(_annotation_files(sample), key=lambda p: p.stat().st_size)
+        target = max(_annotation_files(sample, self.image_annotations), key=lambda p: p.stat().st_size)
         data = target.read_bytes()
         target.write_bytes(data[: len(data) // 2] + b"\x00garbage")
 
@@ -221,7 +231,7 @@ class FormatConformance:
         """A sample cut short reads or raises a LabelportError, never another exception.
         Fix: parse through ``labelport.io`` helpers and raise ``FormatError(file=, location=)``."""
         for sample in self.sample_paths():
-            for k, target in enumerate(_annotation_files(sample)[:5]):
+            for k, target in enumerate(_annotation_files(sample, self.image_annotations)[:5]):
                 copy = self._copy(sample, tmp_path / f"{sample.name}-{k}")
                 victim = copy if copy.is_file() else copy / target.relative_to(sample)
                 data = victim.read_bytes()
@@ -234,7 +244,7 @@ class FormatConformance:
         LabelportError. Fix: check types and presence of every field you read."""
         rng = random.Random(1234)
         for sample in self.sample_paths():
-            files = _annotation_files(sample)
+            files = _annotation_files(sample, self.image_annotations)
             if not files:
                 continue
             for case in range(self.fuzz_cases):

@@ -92,12 +92,32 @@ def diff_datasets(a: Dataset, b: Dataset, info: FormatInfo, *, tolerance: float 
             if len(va) != len(vb):
                 problems.append(f"item {k[1]}: {len(va)} x {sig[:2]} became {len(vb)}")
                 continue
-            for x, y in zip(va, vb):
+            for x, y in _pair_nearest(va, vb):
                 if len(x) != len(y) or not np.allclose(x, y, atol=tolerance, rtol=0):
                     problems.append(f"item {k[1]}: {sig[0]} {sig[1]!r} geometry {_short(x)} became {_short(y)}")
         if len(problems) > 20:
             break
     return problems
+
+
+def _pair_nearest(va: list[list[float]], vb: list[list[float]]) -> list[tuple[list[float], list[float]]]:
+    """Pair each geometry with its nearest unpaired counterpart (largest coordinate difference),
+    so rounding that reorders near-equal shapes does not look like a change."""
+    left = list(vb)
+    pairs = []
+    for x in va:
+        best = min(
+            range(len(left)),
+            key=lambda j: _distance(x, left[j]),
+        )
+        pairs.append((x, left.pop(best)))
+    return pairs
+
+
+def _distance(x: list[float], y: list[float]) -> float:
+    if len(x) != len(y):
+        return float("inf")
+    return float(np.max(np.abs(np.subtract(x, y)))) if x else 0.0
 
 
 def _short(v: list[float]) -> str:
