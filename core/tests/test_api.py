@@ -77,7 +77,7 @@ def test_zip_output_and_input(registry, sample_dataset, tmp_path):
     with zipfile.ZipFile(tmp_path / "out.zip") as zf:
         assert zf.namelist() == ["export/dataset.toy.json"]
     ds = labelport.load(tmp_path / "out.zip", registry=registry)
-    assert len(ds) == 4
+    assert ds.count() == 4
 
 
 def test_password_protected_zip(registry, sample_dataset, tmp_path):
@@ -86,7 +86,7 @@ def test_password_protected_zip(registry, sample_dataset, tmp_path):
         assert zf.infolist()[0].flag_bits & 0x1  # encrypted
     with pytest.raises(FormatError, match="password"):
         labelport.load(tmp_path / "secret.zip", registry=registry)
-    assert len(labelport.load(tmp_path / "secret.zip", password="s3cret", registry=registry)) == 4
+    assert labelport.load(tmp_path / "secret.zip", password="s3cret", registry=registry).count() == 4
 
 
 def test_convert_routes_options(registry, sample_dataset, tmp_path):

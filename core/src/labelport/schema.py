@@ -457,9 +457,16 @@ class Dataset:
         return iter(self._items)
 
     def __len__(self) -> int:
+        """The number of items of a materialised dataset. A streamed dataset has no length until
+        read (``count()`` reads it); raising TypeError here keeps ``list(dataset)`` from reading
+        it twice to size the list."""
         if callable(self._items):
-            return sum(1 for _ in self)
+            raise TypeError("a streamed dataset has no len(); use count() or materialize()")
         return len(self._items)
+
+    def count(self) -> int:
+        """The number of items (reads a streamed dataset once)."""
+        return len(self._items) if not callable(self._items) else sum(1 for _ in self)
 
     def materialize(self) -> Dataset:
         """Read every item into memory (once) and return self."""

@@ -152,8 +152,10 @@ def polygons_to_rle(parts: Sequence[Sequence[float]], height: int, width: int, h
 
 
 def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.0) -> tuple[list[list[float]], list[list[float]]]:
-    """Outer rings and holes of a binary mask, as flat point lists; ``tolerance`` (pixels)
-    simplifies the rings (Douglas-Peucker)."""
+    """Outer rings and holes of a binary mask, as flat point lists in canonical coordinates
+    (pixel ``i`` spans ``[i, i + 1)``), so :func:`polygons_to_rle` gives the mask back.
+    Vertices where a ring runs straight on are dropped (the same polygon, far fewer points);
+    ``tolerance`` (pixels) further simplifies the rings (Douglas-Peucker)."""
     try:
         from skimage import measure
     except ImportError:
@@ -162,17 +164,27 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.0) -> tuple[list[lis
     outer: list[list[float]] = []
     holes: list[list[float]] = []
     for contour in measure.find_contours(m.astype(np.uint8), 0.5):
-        if tolerance > 0:
-            contour = measure.approximate_polygon(contour, tolerance)
-        if len(contour) < 4:
+        ring = drop_collinear(contour[:-1])  # the closing point repeats the first
+        if tolerance > 0 and len(ring) > 3:
+            ring = measure.approximate_polygon(np.vstack([ring, ring[:1]]), tolerance)[:-1]
+        if len(ring) < 3:
             continue
-        ring = contour[:-1] - 1  # drop the closing point and the padding offset
-        ys, xs = ring[:, 0], ring[:, 1]
+        # contours run between pixel centres at integer indices; canonical centres are at i + 0.5,
+        # and the padding shifted everything by one
+        ys, xs = ring[:, 0] - 0.5, ring[:, 1] - 0.5
         # with x, y = column, row: outer boundaries come out with positive signed area, holes negative
         signed = float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2
         flat = np.column_stack((xs, ys)).ravel().round(2).tolist()
         (outer if signed > 0 else holes).append(flat)
     return outer, holes
+
+
+def drop_collinear(ring: np.ndarray) -> np.ndarray:
+    """The (n, 2) ring without the vertices where it runs straight on; traced pixel boundaries
+    have a vertex at every pixel edge."""
+    before, after = ring - np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0) - ring
+    turns = np.abs(before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]) > 1e-9
+    return ring[turns] if turns.sum() >= 3 else ring
 
 
 def cvat_rle_decode(counts: Sequence[int], left: int, top: int, width: int, height: int, image_height: int, image_width: int) -> np.ndarray:
