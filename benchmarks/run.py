@@ -48,7 +48,7 @@ SCENARIOS: dict[str, dict[str, str]] = {
         "needs": "coco,yolo",
         "target": "time <= 1.5x",
         "labelport": "import labelport\nlabelport.convert(src, dst, to='yolo', from_='coco')",
-        "baseline": textwrap.dedent('''
+        "baseline": textwrap.dedent("""
             import orjson, os, collections
             doc = orjson.loads(open(src, 'rb').read())
             imgs = {i['id']: i for i in doc['images']}
@@ -61,13 +61,13 @@ SCENARIOS: dict[str, dict[str, str]] = {
             for iid, im in imgs.items():
                 open(dst + '/labels/' + im['file_name'].rsplit('.', 1)[0] + '.txt', 'w').write('\\n'.join(rows[iid]) + '\\n')
             open(dst + '/classes.txt', 'w').write('\\n'.join(c['name'] for c in doc['categories']))
-        '''),
+        """),
     },
     "coco-to-voc": {
         "needs": "coco,voc",
         "target": "time <= 1.5x",
         "labelport": "import labelport\nlabelport.convert(src, dst, to='voc', from_='coco')",
-        "baseline": textwrap.dedent('''
+        "baseline": textwrap.dedent("""
             import orjson, os, collections
             from xml.sax.saxutils import escape
             doc = orjson.loads(open(src, 'rb').read())
@@ -81,7 +81,7 @@ SCENARIOS: dict[str, dict[str, str]] = {
             for iid, im in imgs.items():
                 stem = im['file_name'].rsplit('.', 1)[0]
                 open(f"{dst}/Annotations/{stem}.xml", 'w').write(f"<annotation><filename>{escape(im['file_name'])}</filename><size><width>{im['width']}</width><height>{im['height']}</height><depth>3</depth></size>{''.join(objs[iid])}</annotation>")
-        '''),
+        """),
     },
 }
 
@@ -117,8 +117,10 @@ def main() -> int:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     have = installed()
-    rows = ["| scenario | annotations | labelport s | baseline s | time ratio | labelport MB | baseline MB | input MB | memory / input | target |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| scenario | annotations | labelport s | baseline s | time ratio | labelport MB | baseline MB | input MB | memory / input | target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for size_text in args.sizes.split(","):
         n = parse_size(size_text)
         src = args.data / f"coco_{n}.json"

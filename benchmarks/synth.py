@@ -22,8 +22,12 @@ def coco(path: Path, annotations: int, *, per_image: int = 20, polygons: float =
         x, y = rng.uniform(0, 500), rng.uniform(0, 380)
         w, h = rng.uniform(5, 140), rng.uniform(5, 100)
         ann = {
-            "id": k + 1, "image_id": k % images_n + 1, "category_id": rng.randint(1, 80),
-            "bbox": [round(x, 2), round(y, 2), round(w, 2), round(h, 2)], "area": round(w * h, 2), "iscrowd": 0,
+            "id": k + 1,
+            "image_id": k % images_n + 1,
+            "category_id": rng.randint(1, 80),
+            "bbox": [round(x, 2), round(y, 2), round(w, 2), round(h, 2)],
+            "area": round(w * h, 2),
+            "iscrowd": 0,
             "segmentation": [],
         }
         if rng.random() < polygons:

@@ -31,7 +31,9 @@ def format_matrix() -> str:
         lines.append(f"- media: {', '.join(sorted(f.media))}; extensions: {', '.join(f.extensions) or '-'}")
         for what, model in (("read options", f.read_options), ("write options", f.write_options)):
             if model is not None:
-                opts = ", ".join(f"`{name}` ({_type(field)}, default `{field.default!r}`)" for name, field in model.model_fields.items())
+                opts = ", ".join(
+                    f"`{name}` ({_type(field)}, default `{field.default!r}`)" for name, field in model.model_fields.items()
+                )
                 lines.append(f"- {what}: {opts}")
         if f.docs_url:
             lines.append(f"- specification: <{f.docs_url}>")
@@ -47,9 +49,15 @@ def _type(field) -> str:
 def schema_reference() -> str:
     doc = schema.DatasetDocument.model_json_schema()
     lines = ["# Schema reference", "", "Generated from the pydantic models in `labelport.schema`.", ""]
-    lines += ["```{eval-rst}", ".. automodule:: labelport.schema", "   :members: Dataset, Item, Image, VideoFrame, Volume, PointCloud, "
-              "AnnotationBase, Tag, BBox, Polygon, Polyline, Points, Keypoints, Ellipse, Cuboid2D, Cuboid3D, RLE, Mask, "
-              "VolumeMask, Caption, Label, AttributeDef, Skeleton, Taxonomy, Info, LabelSet", "```", ""]
+    lines += [
+        "```{eval-rst}",
+        ".. automodule:: labelport.schema",
+        "   :members: Dataset, Item, Image, VideoFrame, Volume, PointCloud, "
+        "AnnotationBase, Tag, BBox, Polygon, Polyline, Points, Keypoints, Ellipse, Cuboid2D, Cuboid3D, RLE, Mask, "
+        "VolumeMask, Caption, Label, AttributeDef, Skeleton, Taxonomy, Info, LabelSet",
+        "```",
+        "",
+    ]
     lines += ["## JSON Schema of a whole dataset document", "", "```json", json.dumps(doc, indent=1)[:200000], "```", ""]
     return "\n".join(lines)
 

@@ -18,8 +18,13 @@ W, H = 192, 144
 CATEGORIES = [
     {"id": 1, "name": "house", "supercategory": "building"},
     {"id": 2, "name": "sun", "supercategory": "sky"},
-    {"id": 3, "name": "person", "supercategory": "human",
-     "keypoints": ["head", "hip", "left_foot", "right_foot"], "skeleton": [[1, 2], [2, 3], [2, 4]]},
+    {
+        "id": 3,
+        "name": "person",
+        "supercategory": "human",
+        "keypoints": ["head", "hip", "left_foot", "right_foot"],
+        "skeleton": [[1, 2], [2, 3], [2, 4]],
+    },
 ]
 
 
@@ -40,8 +45,7 @@ def scene(rng: random.Random, image_id: int, ann_ids: list[int]) -> tuple[Image.
     roof = [x - 5, top, x + w + 5, top, x + w / 2, top - 20]
     draw.polygon(roof, fill=(150, 40, 40))
     outline = [x, 100, x, top, x - 5, top, x + w / 2, top - 20, x + w + 5, top, x + w, top, x + w, 100]
-    add(category_id=1, bbox=[x - 5, top - 20, w + 10, h + 20], area=w * h + (w + 10) * 10,
-        segmentation=[outline])
+    add(category_id=1, bbox=[x - 5, top - 20, w + 10, h + 20], area=w * h + (w + 10) * 10, segmentation=[outline])
     # the sun: a box
     cx, cy, r = rng.randint(130, 175), rng.randint(15, 35), rng.randint(8, 14)
     draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(250, 220, 60))
@@ -70,8 +74,13 @@ def main() -> None:
             img.save(ROOT / "images" / subset / name, quality=85)
             images.append({"id": image_id, "file_name": name, "width": W, "height": H})
             anns += a
-        doc = {"info": {"description": "labelport example scenes", "version": "1.0"}, "licenses": [],
-               "categories": CATEGORIES, "images": images, "annotations": anns}
+        doc = {
+            "info": {"description": "labelport example scenes", "version": "1.0"},
+            "licenses": [],
+            "categories": CATEGORIES,
+            "images": images,
+            "annotations": anns,
+        }
         (ROOT / "annotations").mkdir(parents=True, exist_ok=True)
         (ROOT / "annotations" / f"instances_{subset}.json").write_text(json.dumps(doc, indent=1))
 

@@ -3,9 +3,8 @@ labelport's own error (or read harmlessly), never followed outside the dataset, 
 
 import zipfile
 
-import pytest
-
 import labelport
+import pytest
 from labelport.errors import LabelportError, UnsafeInputError
 
 FORMATS = sorted(f.name for f in labelport.formats() if f.can_read)
@@ -63,8 +62,7 @@ def test_coco_file_name_traversal_is_never_followed(tmp_path):
     Image.new("RGB", (2, 2)).save(secret)
     ds_dir = tmp_path / "ds"
     ds_dir.mkdir()
-    doc = ('{"images": [{"id": 1, "file_name": "../secret.jpg", "width": 2, "height": 2}],'
-           ' "annotations": [], "categories": []}')
+    doc = '{"images": [{"id": 1, "file_name": "../secret.jpg", "width": 2, "height": 2}], "annotations": [], "categories": []}'
     (ds_dir / "instances_default.json").write_text(doc)
     items = list(labelport.load(ds_dir, format="coco"))
     assert items[0].media.path is None

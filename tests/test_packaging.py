@@ -29,8 +29,16 @@ def test_core_plus_coco_wheels_give_exactly_coco(tmp_path):
     assert [f["name"] for f in json.loads(out.stdout)] == ["coco"]
     # and it works: convert the bundled example COCO -> COCO single file
     res = subprocess.run(
-        [str(env_dir / "bin" / "labelport"), "convert", str(REPO / "examples" / "coco"), str(tmp_path / "out.json"), "--to", "coco"],
-        capture_output=True, text=True,
+        [
+            str(env_dir / "bin" / "labelport"),
+            "convert",
+            str(REPO / "examples" / "coco"),
+            str(tmp_path / "out.json"),
+            "--to",
+            "coco",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 0, res.stderr
     assert "wrote 8 items as coco" in res.stdout

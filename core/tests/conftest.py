@@ -6,7 +6,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import toyformat  # noqa: E402
-
 from labelport.registry import Registry  # noqa: E402
 from labelport.schema import BBox, Dataset, Image, Item, Label, Polygon, Polyline  # noqa: E402
 

@@ -1,8 +1,7 @@
 import zipfile
 
-import pytest
-
 import labelport
+import pytest
 from labelport.errors import (
     AmbiguousFormatError,
     DetectionError,
@@ -145,11 +144,17 @@ def test_validate_reports_generic_problems(registry, tmp_path):
     from labelport.schema import BBox, Dataset, Image, Item, Label, Polygon
 
     ds = Dataset(
-        [Item(id="x", media=Image(width=10, height=10), annotations=[
-            BBox(label="cat", x=5, y=5, w=50, h=5),
-            Polygon(label="cat", parts=[[0, 0, 1, 1]]),
-            BBox(label="ghost", x=0, y=0, w=1, h=1),
-        ])],
+        [
+            Item(
+                id="x",
+                media=Image(width=10, height=10),
+                annotations=[
+                    BBox(label="cat", x=5, y=5, w=50, h=5),
+                    Polygon(label="cat", parts=[[0, 0, 1, 1]]),
+                    BBox(label="ghost", x=0, y=0, w=1, h=1),
+                ],
+            )
+        ],
         labels=[Label(name="cat")],
     )
     labelport.save(ds, tmp_path / "v", "toy", registry=registry)

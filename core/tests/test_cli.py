@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from labelport import cli
 from labelport.registry import Registry
 
@@ -40,7 +39,9 @@ def test_strict_lossy_conversion_exits_1(capsys, tmp_path, sample_dataset):
     import labelport
     from labelport.schema import Dataset, Label
 
-    lossless = Dataset([i.model_copy(update={"annotations": i.annotations[:1]}) for i in sample_dataset], labels=[Label(name="cat")])
+    lossless = Dataset(
+        [i.model_copy(update={"annotations": i.annotations[:1]}) for i in sample_dataset], labels=[Label(name="cat")]
+    )
     labelport.save(lossless, tmp_path / "src", "toy")
     code, _, _ = run(capsys, "convert", str(tmp_path / "src"), str(tmp_path / "dst"), "--to", "toy", "--strict")
     assert code == 0

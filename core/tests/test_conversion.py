@@ -80,14 +80,15 @@ def test_format_can_prefer_its_own_fallbacks():
 
 def test_mask_traced_to_polygons_and_keypoints_to_their_box():
     import numpy as np
-
     from labelport.schema import Mask
 
     polys = FormatInfo(name="p", title="p", annotation_types=frozenset({"polygon", "bbox"}))
     m = np.zeros((50, 100), bool)
     m[10:20, 10:30] = True
     report = Report("p")
-    out = list(fit_items(_ds(Mask.from_array(m, label="x"), Keypoints(points=[1, 2, 9, 7, 50, 50], visibility=[2, 1, 0])), polys, report))[0]
+    out = list(
+        fit_items(_ds(Mask.from_array(m, label="x"), Keypoints(points=[1, 2, 9, 7, 50, 50], visibility=[2, 1, 0])), polys, report)
+    )[0]
     poly, box = out.annotations
     assert poly.type == "polygon" and len(poly.parts) == 1
     assert (box.type, box.x, box.y, box.w, box.h) == ("bbox", 1, 2, 8, 5)

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
-from pycocotools import mask as coco_mask
-
 from labelport.errors import FormatError
 from labelport.geometry import coords, masks
 from labelport.schema import RLE, Mask
+from pycocotools import mask as coco_mask
 
 
 def _random_mask(seed, h=37, w=53):
@@ -104,14 +103,17 @@ def test_paint_rles_matches_full_masks_later_over_earlier():
 def test_short_compressed_rle_is_refused_not_decoded_from_garbage():
     with pytest.raises(FormatError, match="cover 10 pixels"):
         masks.rle_decode(RLE(size=(4, 4), counts="0:"))
-    assert masks.string_counts(masks.rle_encode(_random_mask(3)).counts) == masks.rle_uncompress(masks.rle_encode(_random_mask(3))).counts
+    assert (
+        masks.string_counts(masks.rle_encode(_random_mask(3)).counts)
+        == masks.rle_uncompress(masks.rle_encode(_random_mask(3))).counts
+    )
 
 
 def test_mask_to_polygons_to_mask_is_exact():
     m = np.zeros((40, 50), bool)
     m[5:30, 8:40] = True
     m[12:20, 15:25] = False  # a hole
-    m[33:38, 2:6] = True     # a second part
+    m[33:38, 2:6] = True  # a second part
     outer, holes = masks.mask_to_polygons(m)
     assert len(outer) == 2 and len(holes) == 1
     assert all(len(r) <= 16 for r in outer + holes)  # straight runs carry no vertices

@@ -1,6 +1,5 @@
-import pytest
-
 import labelport
+import pytest
 from labelport.parallel import _round_robin, pmap
 
 

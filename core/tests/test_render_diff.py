@@ -1,14 +1,13 @@
 import json
 
+import labelport
 import numpy as np
 import pytest
-from PIL import Image as PILImage
-
-import labelport
 from labelport import cli
 from labelport.diff import diff, iou
 from labelport.render import label_color, render_dataset, render_item
 from labelport.schema import BBox, Dataset, Image, Item, Keypoints, Label, Mask, Polygon, Skeleton, Volume, VolumeMask
+from PIL import Image as PILImage
 
 
 def _item(tmp_path):
@@ -16,27 +15,35 @@ def _item(tmp_path):
     PILImage.new("RGB", (100, 80), (0, 0, 0)).save(path)
     mask = np.zeros((80, 100), bool)
     mask[60:70, 60:90] = True
-    return Item(id="a", media=Image(name="black.png", path=str(path), width=100, height=80), annotations=[
-        BBox(label="box", x=10, y=10, w=20, h=20),
-        Polygon(label="poly", parts=[[50, 5, 90, 5, 90, 45, 50, 45]]),
-        Mask.from_array(mask, label="mask"),
-        Keypoints(label="person", points=[5, 60, 5, 75], visibility=[2, 2], track_id=3),
-    ])
+    return Item(
+        id="a",
+        media=Image(name="black.png", path=str(path), width=100, height=80),
+        annotations=[
+            BBox(label="box", x=10, y=10, w=20, h=20),
+            Polygon(label="poly", parts=[[50, 5, 90, 5, 90, 45, 50, 45]]),
+            Mask.from_array(mask, label="mask"),
+            Keypoints(label="person", points=[5, 60, 5, 75], visibility=[2, 2], track_id=3),
+        ],
+    )
 
 
-LABELS = [Label(name="box", color=(255, 0, 0)), Label(name="poly", color=(0, 255, 0)), Label(name="mask", color=(0, 0, 255)),
-          Label(name="person", color=(255, 255, 0), skeleton=Skeleton(points=["a", "b"], edges=[(0, 1)]))]
+LABELS = [
+    Label(name="box", color=(255, 0, 0)),
+    Label(name="poly", color=(0, 255, 0)),
+    Label(name="mask", color=(0, 0, 255)),
+    Label(name="person", color=(255, 255, 0), skeleton=Skeleton(points=["a", "b"], edges=[(0, 1)])),
+]
 
 
 def test_render_draws_each_kind_where_it_is(tmp_path):
     ds = Dataset([_item(tmp_path)], labels=LABELS)
     px = np.asarray(render_item(next(iter(ds)), ds.labels))
-    assert tuple(px[20, 10]) == (255, 0, 0)            # the box's left edge, in its label colour
-    assert tuple(px[40, 20]) == (0, 0, 0)              # outside every shape the image shows through
-    inside = px[25, 70]                                 # the polygon is filled translucently
+    assert tuple(px[20, 10]) == (255, 0, 0)  # the box's left edge, in its label colour
+    assert tuple(px[40, 20]) == (0, 0, 0)  # outside every shape the image shows through
+    inside = px[25, 70]  # the polygon is filled translucently
     assert inside[1] > 40 and inside[0] < 20 and inside[1] < 255
-    assert px[65, 75][2] > 60 and px[65, 75][0] < 20   # the mask, translucent blue
-    assert tuple(px[68, 5]) == (255, 255, 0)           # the skeleton edge between the keypoints
+    assert px[65, 75][2] > 60 and px[65, 75][0] < 20  # the mask, translucent blue
+    assert tuple(px[68, 5]) == (255, 255, 0)  # the skeleton edge between the keypoints
 
 
 def test_render_dataset_writes_pngs_and_contact_sheet(tmp_path):
@@ -70,13 +77,34 @@ def test_iou_of_boxes_and_masks():
 
 
 def test_diff_finds_added_removed_changed():
-    a = Dataset([Item(id="x", annotations=[BBox(label="cat", x=0, y=0, w=10, h=10), BBox(label="dog", x=50, y=50, w=5, h=5)]),
-                 Item(id="gone")], labels=[Label(name="cat"), Label(name="dog")])
-    b = Dataset([Item(id="x", annotations=[BBox(label="cat", x=1, y=0, w=10, h=10, attributes={"occluded": True}),
-                                           BBox(label="bird", x=0, y=0, w=3, h=3)]),
-                 Item(id="new")], labels=[Label(name="cat"), Label(name="bird")])
+    a = Dataset(
+        [
+            Item(id="x", annotations=[BBox(label="cat", x=0, y=0, w=10, h=10), BBox(label="dog", x=50, y=50, w=5, h=5)]),
+            Item(id="gone"),
+        ],
+        labels=[Label(name="cat"), Label(name="dog")],
+    )
+    b = Dataset(
+        [
+            Item(
+                id="x",
+                annotations=[
+                    BBox(label="cat", x=1, y=0, w=10, h=10, attributes={"occluded": True}),
+                    BBox(label="bird", x=0, y=0, w=3, h=3),
+                ],
+            ),
+            Item(id="new"),
+        ],
+        labels=[Label(name="cat"), Label(name="bird")],
+    )
     d = diff(a, b)
-    assert d.counts() == {"items_added": 1, "items_removed": 1, "annotations_added": 1, "annotations_removed": 1, "annotations_changed": 1}
+    assert d.counts() == {
+        "items_added": 1,
+        "items_removed": 1,
+        "annotations_added": 1,
+        "annotations_removed": 1,
+        "annotations_changed": 1,
+    }
     assert d.items[0].changed[0][2] == ["attributes", "x"]
     assert d.labels_added == ["bird"] and d.labels_removed == ["dog"]
     assert diff(a, a).equal

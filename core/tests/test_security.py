@@ -6,7 +6,6 @@ import tarfile
 import zipfile
 
 import pytest
-
 from labelport.errors import FormatError, UnsafeInputError
 from labelport.io import archive
 from labelport.io.atomic import atomic_output

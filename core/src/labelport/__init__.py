@@ -8,6 +8,23 @@ from labelport.schema import Dataset, Item
 __version__ = "0.1.0"
 
 __all__ = [
-    "Dataset", "Detection", "FormatError", "FormatInfo", "Item", "LabelportError", "Problem", "Report",
-    "convert", "detect", "filter", "formats", "load", "merge", "remap", "save", "split", "stats", "validate",
+    "Dataset",
+    "Detection",
+    "FormatError",
+    "FormatInfo",
+    "Item",
+    "LabelportError",
+    "Problem",
+    "Report",
+    "convert",
+    "detect",
+    "filter",
+    "formats",
+    "load",
+    "merge",
+    "remap",
+    "save",
+    "split",
+    "stats",
+    "validate",
 ]

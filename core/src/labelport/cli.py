@@ -151,8 +151,20 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.command == "formats":
         infos = api.formats()
-        data = [{"name": f.name, "title": f.title, "read": f.can_read, "write": f.can_write, "annotations": sorted(f.annotation_types)} for f in infos]
-        text = "\n".join(f"{f.name:14} {'r' if f.can_read else '-'}{'w' if f.can_write else '-'}  {f.title}" for f in infos) or "no formats installed"
+        data = [
+            {
+                "name": f.name,
+                "title": f.title,
+                "read": f.can_read,
+                "write": f.can_write,
+                "annotations": sorted(f.annotation_types),
+            }
+            for f in infos
+        ]
+        text = (
+            "\n".join(f"{f.name:14} {'r' if f.can_read else '-'}{'w' if f.can_write else '-'}  {f.title}" for f in infos)
+            or "no formats installed"
+        )
         _print(args, data, text)
         return 0
     if args.command == "detect":
@@ -170,11 +182,21 @@ def run(args: argparse.Namespace) -> int:
         if args.scheduler:
             from labelport.parallel import convert_on_dask
 
-            report = convert_on_dask(args.src, args.dst, args.to, args.from_, address=args.scheduler,
-                                     strict=args.strict, overwrite=args.overwrite, **opts)
+            report = convert_on_dask(
+                args.src,
+                args.dst,
+                args.to,
+                args.from_,
+                address=args.scheduler,
+                strict=args.strict,
+                overwrite=args.overwrite,
+                **opts,
+            )
             return _report(args, report)
         with _progress(args, "converting") as tick:
-            report = api.convert(args.src, args.dst, args.to, args.from_, strict=args.strict, overwrite=args.overwrite, progress=tick, **opts)
+            report = api.convert(
+                args.src, args.dst, args.to, args.from_, strict=args.strict, overwrite=args.overwrite, progress=tick, **opts
+            )
         return _report(args, report)
     if args.command == "render":
         return _render(args)
@@ -196,7 +218,12 @@ def run(args: argparse.Namespace) -> int:
         return 1 if errors else 0
     if args.command in ("info", "stats"):
         s = api.stats(api.load(args.path, args.format))
-        lines = [f"format: {s['format']}", f"items: {s['items']}", f"subsets: {s['subsets']}", f"annotations: {s['annotations']} {s['by_type']}"]
+        lines = [
+            f"format: {s['format']}",
+            f"items: {s['items']}",
+            f"subsets: {s['subsets']}",
+            f"annotations: {s['annotations']} {s['by_type']}",
+        ]
         lines += [f"  {name}: {n}" for name, n in s["by_label"].items()]
         lines += [f"note: {n}" for n in s["notes"]]
         if args.plot:
@@ -240,8 +267,15 @@ def _progress(args: argparse.Namespace, what: str) -> Iterator[Callable[[int], N
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} items"),
-                  TimeElapsedColumn(), transient=True, console=None, refresh_per_second=4) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} items"),
+        TimeElapsedColumn(),
+        transient=True,
+        console=None,
+        refresh_per_second=4,
+    ) as bar:
         task = bar.add_task(what, total=None, start=False)
         started = time.monotonic()
 
@@ -262,7 +296,11 @@ def _render(args: argparse.Namespace) -> int:
     ds = api.load(args.src, args.format)
     with atomic_output(Path(args.output), overwrite=args.overwrite) as staging:
         written = render_dataset(ds, staging, limit=args.limit)
-    _print(args, {"images": len(written), "output": args.output}, f"rendered {len(written)} images to {args.output} (contact_sheet.png)")
+    _print(
+        args,
+        {"images": len(written), "output": args.output},
+        f"rendered {len(written)} images to {args.output} (contact_sheet.png)",
+    )
     return 0
 
 

@@ -80,7 +80,7 @@ def fit_items(dataset: Dataset, info: FormatInfo, report: Report) -> Iterator[It
             if new.type == "polygon" and (check_multipart and len(new.parts) > 1 or check_holes and new.holes):
                 new = _simplify_polygon(new, check_multipart, check_holes, report)
             update = {}
-            for feature, field, what in check_features:
+            for _feature, field, what in check_features:
                 value = getattr(new, field)
                 if value != _EMPTY[field] and value is not None:
                     report.loss(what, "dropped")

@@ -107,8 +107,10 @@ class DatasetDiff:
         if self.equal:
             return "no differences"
         c = self.counts()
-        lines = [f"items: +{c['items_added']} -{c['items_removed']}; annotations: +{c['annotations_added']} "
-                 f"-{c['annotations_removed']} ~{c['annotations_changed']}"]
+        lines = [
+            f"items: +{c['items_added']} -{c['items_removed']}; annotations: +{c['annotations_added']} "
+            f"-{c['annotations_removed']} ~{c['annotations_changed']}"
+        ]
         lines += [f"+ item {i}" for i in self.items_added[:20]]
         lines += [f"- item {i}" for i in self.items_removed[:20]]
         for name in self.labels_added:

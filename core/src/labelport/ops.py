@@ -356,6 +356,15 @@ def transform(dataset: Dataset, fn: Callable[[Item], Item | None]) -> Dataset:
 
 
 __all__ = [
-    "Filter", "assign_subsets", "filter_dataset", "label_counts", "merge", "parse_mapping", "parse_split",
-    "remap", "shuffle", "split", "transform",
+    "Filter",
+    "assign_subsets",
+    "filter_dataset",
+    "label_counts",
+    "merge",
+    "parse_mapping",
+    "parse_split",
+    "remap",
+    "shuffle",
+    "split",
+    "transform",
 ]

@@ -87,7 +87,7 @@ class Registry:
     def detect(self, probe: Probe) -> list[Detection]:
         """Every plugin's answer, best first."""
         found: list[Detection] = []
-        for name, plugin in self._plugins.items():
+        for plugin in self._plugins.values():
             impl = getattr(plugin, "labelport_detect", None)
             if impl is None:
                 continue

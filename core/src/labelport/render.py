@@ -148,7 +148,14 @@ def render_item(item: Item, labels: LabelSet | None = None, *, line: int | None 
     tags = [a.label for a in item.annotations if a.type == "label" and a.label]
     captions = [a.text for a in item.annotations if a.type == "caption"]
     if tags or captions:
-        draw.text((4, 4), " | ".join([*tags, *captions])[:120], fill=(255, 255, 255, 255), font=font, stroke_width=1, stroke_fill=(0, 0, 0, 255))
+        draw.text(
+            (4, 4),
+            " | ".join([*tags, *captions])[:120],
+            fill=(255, 255, 255, 255),
+            font=font,
+            stroke_width=1,
+            stroke_fill=(0, 0, 0, 255),
+        )
     return Image.alpha_composite(Image.alpha_composite(base, fill), over).convert("RGB")
 
 

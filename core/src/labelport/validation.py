@@ -31,7 +31,9 @@ def check_item(item: Item, dataset: Dataset, *, file: str | None = None) -> Iter
     height = getattr(item.media, "height", None)
     name = getattr(item.media, "name", None)
     if name and not stays_inside(name):
-        yield Problem(message=f"media path {name!r} points outside the dataset; it is never followed", file=file, location=f"item {item.id}")
+        yield Problem(
+            message=f"media path {name!r} points outside the dataset; it is never followed", file=file, location=f"item {item.id}"
+        )
     path = getattr(item.media, "path", None)
     if path and item.media.kind in ("image", "video_frame") and Path(path).suffix.lower() in IMAGE_SUFFIXES:  # type: ignore[union-attr]
         try:
@@ -40,14 +42,19 @@ def check_item(item: Item, dataset: Dataset, *, file: str | None = None) -> Iter
             yield Problem(message=exc.message, file=path, location=f"item {item.id}")
         else:
             if width and height and actual != (width, height):
-                yield Problem(severity="warning", message=f"image is {actual[0]}x{actual[1]}, annotations say {width}x{height}", file=file, location=f"item {item.id}")
+                yield Problem(
+                    severity="warning",
+                    message=f"image is {actual[0]}x{actual[1]}, annotations say {width}x{height}",
+                    file=file,
+                    location=f"item {item.id}",
+                )
     if (width is not None and width <= 0) or (height is not None and height <= 0):
         yield Problem(message=f"image size {width}x{height} is not positive", file=file, location=f"item {item.id}")
         width = height = None
     for i, ann in enumerate(item.annotations):
         where = f"item {item.id}, annotation {i}" + (f" (id {ann.id})" if ann.id is not None else "")
 
-        def p(message: str, severity: str = "error") -> Problem:
+        def p(message: str, severity: str = "error", where: str = where) -> Problem:
             return Problem(severity=severity, message=message, file=file, location=where)  # type: ignore[arg-type]
 
         numbers = list(_numbers(ann))
@@ -60,7 +67,9 @@ def check_item(item: Item, dataset: Dataset, *, file: str | None = None) -> Iter
         if t == "bbox":
             if ann.w < 0 or ann.h < 0:
                 yield p(f"box has negative size {ann.w}x{ann.h}")
-            elif width and height and (ann.x < -0.5 or ann.y < -0.5 or ann.x + ann.w > width + 0.5 or ann.y + ann.h > height + 0.5):
+            elif (
+                width and height and (ann.x < -0.5 or ann.y < -0.5 or ann.x + ann.w > width + 0.5 or ann.y + ann.h > height + 0.5)
+            ):
                 yield p(f"box {ann.x:g},{ann.y:g},{ann.w:g},{ann.h:g} extends outside the {width}x{height} image", "warning")
         elif t == "polygon":
             for j, part in enumerate(ann.parts):

@@ -13,7 +13,6 @@ from PIL import Image as PILImage
 
 import labelport
 from labelport.errors import FormatError, UnsafeInputError
-from labelport.geometry.masks import voc_colormap
 from labelport.schema import BBox, Dataset, Image, Item, Label, Mask, Polygon, Tag
 
 DATA = Path(__file__).parent / "data"

@@ -82,7 +82,10 @@ def paint_rles(index: np.ndarray, masks: Iterable[tuple[RLE, int]]) -> np.ndarra
     for rle, value in masks:
         if tuple(rle.size) != (h, w):
             raise FormatError(f"mask size {rle.size[1]}x{rle.size[0]} differs from {w}x{h}")
-        counts = np.asarray(rle.counts if isinstance(rle.counts, list) else string_counts(_checked_string(rle.counts, h, w).decode()), dtype=np.int64)
+        counts = np.asarray(
+            rle.counts if isinstance(rle.counts, list) else string_counts(_checked_string(rle.counts, h, w).decode()),
+            dtype=np.int64,
+        )
         ends = np.cumsum(counts)
         starts = ends - counts
         for s, e in zip(starts[1::2].tolist(), ends[1::2].tolist()):
@@ -187,7 +190,9 @@ def drop_collinear(ring: np.ndarray) -> np.ndarray:
     return ring[turns] if turns.sum() >= 3 else ring
 
 
-def cvat_rle_decode(counts: Sequence[int], left: int, top: int, width: int, height: int, image_height: int, image_width: int) -> np.ndarray:
+def cvat_rle_decode(
+    counts: Sequence[int], left: int, top: int, width: int, height: int, image_height: int, image_width: int
+) -> np.ndarray:
     """CVAT's mask RLE: row-major runs inside the ``left, top, width, height`` box, starting
     with a run of zeros; returns a full-image boolean mask."""
     total = sum(counts)
@@ -215,7 +220,9 @@ def index_to_masks(index: np.ndarray, ignore: Sequence[int] = (0,)) -> dict[int,
     return {int(v): index == v for v in values if int(v) not in ignore}
 
 
-def masks_to_index(masks: Sequence[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: type = np.uint8, background: int = 0) -> np.ndarray:
+def masks_to_index(
+    masks: Sequence[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: type = np.uint8, background: int = 0
+) -> np.ndarray:
     """Paint ``(value, mask)`` pairs into one index map, later pairs over earlier ones."""
     out = np.full(shape, background, dtype=dtype)
     for value, mask in masks:

@@ -59,9 +59,7 @@ def read_map(path: Path) -> np.ndarray:
         raise FormatError(f"cannot read mask image: {exc}", file=path) from None
 
 
-def write_index_png(
-    path: Path, index: np.ndarray, palette: Sequence[Color | None] | None = None, *, bits: int = 8
-) -> None:
+def write_index_png(path: Path, index: np.ndarray, palette: Sequence[Color | None] | None = None, *, bits: int = 8) -> None:
     """Save an index map: 8-bit (a palette image when ``palette`` is given) or, when a value
     needs it or ``bits=16``, 16-bit grey."""
     from PIL import Image
@@ -126,9 +124,7 @@ def index_to_rles(index: np.ndarray, skip: Iterable[int] = ()) -> dict[int, RLE]
     return out
 
 
-def paint(
-    shapes: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], background: int = 0
-) -> tuple[np.ndarray, int]:
+def paint(shapes: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], background: int = 0) -> tuple[np.ndarray, int]:
     """Paint ``(value, mask)`` pairs in order (later over earlier) into an index map;
     also returns how many pairs covered pixels an earlier pair had painted."""
     out = np.full(shape, background, dtype=np.int64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,23 @@ def load_json(path: str | Path) -> Any:
         raise FormatError(f"malformed JSON: {exc.msg}", file=path, location=f"line {exc.lineno} column {exc.colno}") from None
 
 
+def load_json_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` for each non-blank line of a JSON Lines file (a UTF-8 BOM is
+    skipped); a malformed line raises FormatError with its line and column."""
+    path = Path(path)
+    try:
+        data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield n, orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise FormatError(f"malformed JSON: {exc.msg}", file=path, location=f"line {n} column {exc.colno}") from None
+
+
 def dump_json(value: Any, *, indent: bool = False) -> bytes:
     option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     if indent:
@@ -43,7 +61,9 @@ class JsonReader:
     def error(self, path: str, message: str) -> FormatError:
         return FormatError(message, file=self.file, location=path)
 
-    def get(self, obj: Any, key: str, path: str, kind: type | tuple[type, ...], *, required: bool = True, default: Any = None) -> Any:
+    def get(
+        self, obj: Any, key: str, path: str, kind: type | tuple[type, ...], *, required: bool = True, default: Any = None
+    ) -> Any:
         """``obj[key]`` checked to be of ``kind``; numbers are checked to be finite."""
         if not isinstance(obj, dict):
             raise self.error(path, "expected an object")

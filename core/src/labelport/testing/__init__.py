@@ -378,7 +378,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         del data[i : i + rng.randint(1, 64)]
     elif op == 2:
         i = rng.randrange(len(data))
-        data[i:i] = rng.choice([b"-1", b"nan", b"1e999", b"\x00", b"\"", b"<", b",", b"\n", b"999999999999"])
+        data[i:i] = rng.choice([b"-1", b"nan", b"1e999", b"\x00", b'"', b"<", b",", b"\n", b"999999999999"])
     else:
         return bytes(data[: rng.randrange(len(data))])
     return bytes(data)

@@ -58,7 +58,9 @@ def _signature(ann: Any, info: FormatInfo, ignore: set[str]) -> tuple:
     return (ann.type, ann.label, text, tuple(extra))
 
 
-def diff_datasets(a: Dataset, b: Dataset, info: FormatInfo, *, tolerance: float = 1e-6, ignore: set[str] = frozenset()) -> list[str]:
+def diff_datasets(
+    a: Dataset, b: Dataset, info: FormatInfo, *, tolerance: float = 1e-6, ignore: set[str] = frozenset()
+) -> list[str]:
     """Differences between ``a`` and ``b`` in what ``info``'s format can hold; empty when equal."""
     problems: list[str] = []
     subsets = "subsets" in info.features and "subsets" not in ignore

@@ -78,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     out = fuzz(args.samples, args.format, args.cases, args.seed)
     total = sum(out.values())
-    print(f"{args.format}: {total} cases, {out['ok']} read, {out['refused']} refused cleanly, "
-          f"{out['crash']} crashes in {time.perf_counter() - start:.0f} s")
+    print(
+        f"{args.format}: {total} cases, {out['ok']} read, {out['refused']} refused cleanly, "
+        f"{out['crash']} crashes in {time.perf_counter() - start:.0f} s"
+    )
     return 1 if out["crash"] else 0
 
 

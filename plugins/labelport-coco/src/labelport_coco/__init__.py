@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from labelport.errors import FormatError
 from labelport.geometry import coords
 from labelport.geometry.masks import polygons_to_rle, rle_area, rle_bbox, rle_uncompress
@@ -42,8 +40,20 @@ from labelport.schema import (
 TASKS = ("instances", "person_keypoints", "captions", "labels", "panoptic", "image_info", "stuff")
 _TASK_RE = re.compile(rf"^({'|'.join(TASKS)})_(.+)$")
 _KNOWN_ANN_KEYS = {
-    "id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints", "num_keypoints",
-    "caption", "score", "attributes", "track_id", "instance_id",
+    "id",
+    "image_id",
+    "category_id",
+    "bbox",
+    "segmentation",
+    "area",
+    "iscrowd",
+    "keypoints",
+    "num_keypoints",
+    "caption",
+    "score",
+    "attributes",
+    "track_id",
+    "instance_id",
 }
 _MAX_KEYPOINTS = 10_000  # unnamed skeleton points are numbered; a bound keeps a corrupt index from exhausting memory
 _BASIC_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd"}
@@ -74,10 +84,21 @@ INFO = FormatInfo(
     description="Microsoft COCO: instances, keypoints, captions, image labels, panoptic and results files.",
     extensions=(".json",),
     annotation_types=frozenset({"bbox", "polygon", "mask", "keypoints", "caption", "label"}),
-    features=frozenset({
-        "annotation_ids", "attributes", "item_attributes", "subsets", "scores", "label_hierarchy", "skeletons",
-        "multipart_polygons", "polygon_holes", "tracks", "groups",
-    }),
+    features=frozenset(
+        {
+            "annotation_ids",
+            "attributes",
+            "item_attributes",
+            "subsets",
+            "scores",
+            "label_hierarchy",
+            "skeletons",
+            "multipart_polygons",
+            "polygon_holes",
+            "tracks",
+            "groups",
+        }
+    ),
     media=frozenset({"image", "video_frame"}),
     single_file=True,
     read_options=CocoReadOptions,
@@ -103,8 +124,10 @@ def _is_coco_keys(keys: set[str]) -> bool:
 
 def _is_results(keys: set[str]) -> bool:
     """Keys of the objects of a top-level list look like a COCO results file."""
-    return "image_id" in keys and ("category_id" in keys or "caption" in keys) and bool(
-        {"bbox", "segmentation", "keypoints", "caption"} & keys
+    return (
+        "image_id" in keys
+        and ("category_id" in keys or "caption" in keys)
+        and bool({"bbox", "segmentation", "keypoints", "caption"} & keys)
     )
 
 
@@ -145,8 +168,14 @@ def labelport_read(source: Path, options: ReadOptions) -> Dataset:
 
 
 def _read_file(
-    path: Path, root: Path, options: ReadOptions, fmt_opts: CocoReadOptions,
-    labels: dict[str, Label], info: Info, items: dict, order: list,
+    path: Path,
+    root: Path,
+    options: ReadOptions,
+    fmt_opts: CocoReadOptions,
+    labels: dict[str, Label],
+    info: Info,
+    items: dict,
+    order: list,
 ) -> None:
     doc = load_json(path)
     j = JsonReader(path)
@@ -296,8 +325,12 @@ def _read_image(j: JsonReader, img: Any, where: str, subset: str | None, roots: 
     if opts.video or "frame_id" in img or "video_id" in img:
         frame = img.get("frame_id", image_id)
         media: Any = VideoFrame(
-            video=str(img.get("video_id", "video")), frame=int(frame) if isinstance(frame, int) else 0,
-            name=file_name, path=str(found) if found else None, width=width, height=height,
+            video=str(img.get("video_id", "video")),
+            frame=int(frame) if isinstance(frame, int) else 0,
+            name=file_name,
+            path=str(found) if found else None,
+            width=width,
+            height=height,
         )
     else:
         media = Image(name=file_name, path=str(found) if found else None, width=width, height=height)
@@ -475,7 +508,13 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
     def doc(task: str, subset: str) -> dict[str, Any]:
         key = ("instances" if single else task, subset)
         if key not in docs:
-            docs[key] = {"licenses": dataset.info.licenses, "info": _info_json(dataset), "categories": None, "images": [], "annotations": []}
+            docs[key] = {
+                "licenses": dataset.info.licenses,
+                "info": _info_json(dataset),
+                "categories": None,
+                "images": [],
+                "annotations": [],
+            }
         return docs[key]
 
     images_written: set[tuple[str, str, str]] = set()
@@ -498,11 +537,23 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
 
     categories = _categories_json(dataset, cat_ids)
     if not docs:
-        docs[("instances", "default")] = {"licenses": [], "info": _info_json(dataset), "categories": None, "images": [], "annotations": []}
+        docs[("instances", "default")] = {
+            "licenses": [],
+            "info": _info_json(dataset),
+            "categories": None,
+            "images": [],
+            "annotations": [],
+        }
     if single:
         if len({s for _, s in docs}) > 1:
             report.loss("subset names", "merged into one file (write to a folder to keep subsets)")
-        merged = {"licenses": dataset.info.licenses, "info": _info_json(dataset), "categories": categories, "images": [], "annotations": []}
+        merged = {
+            "licenses": dataset.info.licenses,
+            "info": _info_json(dataset),
+            "categories": categories,
+            "images": [],
+            "annotations": [],
+        }
         for d in docs.values():
             merged["images"] += d["images"]
             merged["annotations"] += d["annotations"]
@@ -584,7 +635,9 @@ def _image_json(item: Item, ids: _IdCounter) -> dict[str, Any]:
     return img
 
 
-def _write_annotations(item: Item, cat_ids: dict[str, int], ids: _IdCounter, report: Report, opts: CocoWriteOptions) -> dict[str, list]:
+def _write_annotations(
+    item: Item, cat_ids: dict[str, int], ids: _IdCounter, report: Report, opts: CocoWriteOptions
+) -> dict[str, list]:
     tasks: dict[str, list] = defaultdict(list)
     groups: dict[int, list[Any]] = defaultdict(list)
     for ann in item.annotations:
@@ -708,7 +761,9 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
                 continue
             aid = ann.get("id")
             if aid is not None and aid in seen:
-                problems.append(Problem(message=f"duplicate annotation id {aid}", file=str(path), location=f"annotations[{i}].id"))
+                problems.append(
+                    Problem(message=f"duplicate annotation id {aid}", file=str(path), location=f"annotations[{i}].id")
+                )
             seen.add(aid)
         seen_img: set[Any] = set()
         for i, img in enumerate(doc.get("images") or []):
@@ -717,4 +772,3 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
                 problems.append(Problem(message=f"duplicate image id {iid}", file=str(path), location=f"images[{i}].id"))
             seen_img.add(iid)
     return problems
-

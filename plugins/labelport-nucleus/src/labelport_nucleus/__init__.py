@@ -41,7 +41,6 @@ annotation payloads only.
 from __future__ import annotations
 
 import re
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -52,7 +51,8 @@ import numpy as np
 import orjson
 from labelport.errors import FormatError
 from labelport.geometry.masks import encode_png, masks_to_index, paste
-from labelport.io.jsonio import JsonReader, dump_json, load_json
+from labelport.geometry.segmaps import read_map
+from labelport.io.jsonio import JsonReader, dump_json, load_json, load_json_lines
 from labelport.io.media import export_media, find_media, media_roots, safe_join
 from labelport.plugin import (
     Detection,
@@ -273,7 +273,8 @@ def _payload_files(folder: Path) -> list[str]:
 def _file_records(path: Path) -> Iterator[tuple[str, Any]]:
     """(location, payload) pairs of a JSON or JSON Lines file."""
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        yield from _json_lines(path)
+        for n, obj in load_json_lines(path):
+            yield f"line {n}", obj
         return
     doc = load_json(path)
     if isinstance(doc, list):
@@ -289,23 +290,6 @@ def _file_records(path: Path) -> Iterator[tuple[str, Any]]:
                 yield f"{key}[{i}]", obj
         return
     yield "$", doc
-
-
-def _json_lines(path: Path) -> Iterator[tuple[str, Any]]:
-    # JSON Lines is parsed line by line so an error names its line (labelport.io.jsonio reads whole documents)
-    try:
-        data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
-    for n, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield f"line {n}", orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise FormatError(
-                f"malformed JSON: {exc.msg}", file=path, location=f"line {n} column {exc.colno}"
-            ) from None
 
 
 class _Records:
@@ -758,19 +742,10 @@ def _mask_path(path: Path, url: str, j: JsonReader, where: str) -> Path:
 
 
 def _read_index_png(path: Path, j: JsonReader, where: str) -> np.ndarray:
-    from PIL import Image as PILImage
-
-    try:
-        with PILImage.open(path) as im:
-            if im.mode not in ("L", "P", "I", "I;16", "1"):
-                raise j.error(
-                    f"{where}.mask_url",
-                    f"mask {path.name} is a {im.mode} image; Nucleus masks hold one index per pixel",
-                )
-            return np.asarray(im).astype(np.int64)
-    except (OSError, PILImage.DecompressionBombError, ValueError, SyntaxError, zlib.error) as exc:
-        # Pillow reports broken PNG chunks as SyntaxError and some corrupt streams as zlib errors
-        raise FormatError(f"cannot read mask: {exc}", file=path) from None
+    index = read_map(path)
+    if index.ndim != 2:
+        raise j.error(f"{where}.mask_url", f"mask {path.name} is a colour image; Nucleus masks hold one index per pixel")
+    return index.astype(np.int64, copy=False)
 
 
 # --------------------------------------------------------------------------- write
