@@ -349,7 +349,7 @@ def test_background_colour_change_is_reported(tmp_path):
     assert (tmp_path / "out/label_colors.txt").read_text().splitlines()[0] == "0 0 0\tbackground"
 
 
-def test_coco_round_trip_through_instance_maps_keeps_areas(tmp_path):
+def test_cross_coco_round_trip_through_instance_maps_keeps_areas(tmp_path):
     """COCO polygons -> Cityscapes maps -> COCO: each instance keeps its class and its area
     within 1% (needs the coco plugin; tox runs this plugin alone, where it is skipped)."""
     if "coco" not in {f.name for f in labelport.formats()}:

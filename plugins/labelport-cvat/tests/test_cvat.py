@@ -533,7 +533,7 @@ def test_converting_to_a_box_only_format_counts_every_loss() -> None:
 # --------------------------------------------------------------------------- CVAT -> Datumaro -> CVAT
 
 
-def test_cvat_video_survives_datumaro_and_back(tmp_path: Path) -> None:
+def test_cross_cvat_video_survives_datumaro_and_back(tmp_path: Path) -> None:
     if "datumaro" not in {f.name for f in labelport.formats()}:
         pytest.skip("labelport-datumaro is not installed")
     src = labelport.load(DATA / "video_task.xml").materialize()

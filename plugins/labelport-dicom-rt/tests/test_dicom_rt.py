@@ -385,7 +385,7 @@ def test_a_volume_on_another_voxel_order_is_reindexed_exactly(tmp_path: Path, ob
     assert _masks(_item(tmp_path / "coarse", series=s.folder))["organ"].sum() == 4 * blob.sum()
 
 
-def test_nifti_to_dicom_rt_and_back_given_the_series(tmp_path: Path, oblique_series: Series) -> None:
+def test_cross_nifti_to_dicom_rt_and_back_given_the_series(tmp_path: Path, oblique_series: Series) -> None:
     nib = pytest.importorskip("nibabel")
     pytest.importorskip("labelport_nifti")
     s = oblique_series

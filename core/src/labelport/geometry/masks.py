@@ -17,40 +17,38 @@ def rle_encode(mask: np.ndarray) -> RLE:
     """COCO compressed RLE of a 2D mask (any non-zero pixel is set)."""
     m = np.asfortranarray(np.asarray(mask, dtype=np.uint8) != 0, dtype=np.uint8)
     enc = _coco.encode(m)
-    return RLE(size=(int(enc["size"][0]), int(enc["size"][1])), counts=enc["counts"].decode("ascii"))
+    return RLE.made(size=(int(enc["size"][0]), int(enc["size"][1])), counts=enc["counts"].decode("ascii"))
 
 
 def rle_encode_many(masks: np.ndarray) -> list[RLE]:
     """Encode a stack of masks shaped (n, h, w) in one call."""
     stack = np.asfortranarray(np.moveaxis(np.asarray(masks, dtype=np.uint8) != 0, 0, -1).astype(np.uint8))
-    return [RLE(size=tuple(e["size"]), counts=e["counts"].decode("ascii")) for e in _coco.encode(stack)]
+    return [RLE.made(size=tuple(e["size"]), counts=e["counts"].decode("ascii")) for e in _coco.encode(stack)]
 
 
 def string_counts(counts: str) -> list[int]:
-    """The run lengths in COCO's compressed RLE string (its LEB128-like 6-bit code with
-    deltas after the second run). Used to check a string before pycocotools decodes it:
-    pycocotools fills runs that fall short of the mask with uninitialised memory."""
-    out: list[int] = []
-    data = counts.encode("ascii", "replace")
-    p, n = 0, len(data)
-    while p < n:
-        x, k, more = 0, 0, True
-        while more:
-            if p >= n:
-                raise FormatError("truncated compressed RLE string")
-            c = data[p] - 48
-            if not 0 <= c < 64:
-                raise FormatError(f"invalid character {chr(data[p])!r} in compressed RLE")
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(out) > 2:
-            x += out[-2]
-        out.append(x)
-    return out
+    """The run lengths in COCO's compressed RLE string (its 6-bit LEB128-like code, deltas
+    after the second run), decoded with numpy. Used to check a string before pycocotools
+    decodes it: pycocotools fills runs that fall short of the mask with uninitialised memory."""
+    c = np.frombuffer(counts.encode("ascii", "replace"), dtype=np.uint8).astype(np.int64) - 48
+    if c.size == 0:
+        return []
+    if c.min() < 0 or c.max() > 63:
+        raise FormatError("invalid character in compressed RLE")
+    ends = np.flatnonzero((c & 0x20) == 0)  # a value ends at a character without the "more" bit
+    if ends.size == 0 or ends[-1] != c.size - 1:
+        raise FormatError("truncated compressed RLE string")
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    width = ends - starts + 1
+    if width.max() > 12:
+        raise FormatError("compressed RLE value too long")
+    shift = 5 * (np.arange(c.size) - np.repeat(starts, width))
+    x = np.add.reduceat((c & 0x1F) << shift, starts)
+    negative = (c[ends] & 0x10) != 0
+    x[negative] -= np.left_shift(1, 5 * width[negative])  # sign extension of the last character
+    x[1::2] = np.cumsum(x[1::2])  # runs from the fourth on are stored as differences
+    x[2::2] = np.cumsum(x[2::2])  # to the run two before
+    return x.tolist()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -66,6 +64,8 @@ def _checked_string(counts: str, h: int, w: int) -> bytes:
 
 def _coco_rle(rle: RLE) -> dict:
     h, w = rle.size
+    if rle.trusted and isinstance(rle.counts, str):
+        return {"size": [h, w], "counts": rle.counts.encode("ascii")}
     if isinstance(rle.counts, list):
         total = sum(rle.counts)
         if total != h * w or any(c < 0 for c in rle.counts):
@@ -107,7 +107,7 @@ def rle_compress(rle: RLE) -> RLE:
     if isinstance(rle.counts, str):
         return rle
     enc = _coco_rle(rle)
-    return RLE(size=rle.size, counts=enc["counts"].decode("ascii"))
+    return RLE.made(size=rle.size, counts=enc["counts"].decode("ascii"))
 
 
 def rle_uncompress(rle: RLE) -> RLE:
@@ -151,7 +151,7 @@ def polygons_to_rle(parts: Sequence[Sequence[float]], height: int, width: int, h
             m = _coco.decode(merged).astype(bool)
             m &= ~_coco.decode(_coco.merge(_coco.frPyObjects(hole_rings, height, width))).astype(bool)
             return rle_encode(m)
-    return RLE(size=(height, width), counts=merged["counts"].decode("ascii"))
+    return RLE.made(size=(height, width), counts=merged["counts"].decode("ascii"))
 
 
 def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.0) -> tuple[list[list[float]], list[list[float]]]:
