@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from labelport.errors import FormatError, LabelportError
 from labelport.schema import Dataset, Image, Item, Label, Mask, VideoFrame
-from labelport_mot._common import rle_run_total
 from PIL import Image as PILImage
 
 DATA = Path(__file__).parent / "data_mots"
@@ -111,17 +110,6 @@ def test_bad_txt_lines_raise_located_errors(tmp_path: Path, line: str, message: 
         labelport.load(path, format="mots")
     assert info.value.location == "line 2" and message in info.value.message
 
-
-def test_rle_run_total_agrees_with_pycocotools() -> None:
-    from labelport.geometry.masks import rle_encode
-
-    rng = np.random.default_rng(3)
-    for k in range(200):
-        h, w = (int(v) for v in rng.integers(1, 30, 2))
-        mask = rng.random((h, w)) < (k % 10) / 9
-        assert rle_run_total(rle_encode(mask).counts) == h * w
-    with pytest.raises(ValueError):
-        rle_run_total("0 ")
 
 
 def test_damaged_pngs_only_raise_labelport_errors(tmp_path: Path) -> None:

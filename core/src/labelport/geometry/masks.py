@@ -74,6 +74,13 @@ def _coco_rle(rle: RLE) -> dict:
     return {"size": [h, w], "counts": _checked_string(rle.counts, h, w)}
 
 
+def rle_check(rle: RLE) -> RLE:
+    """``rle`` if its runs cover exactly its size, else FormatError (check RLEs read from files
+    once, before anything decodes them)."""
+    _coco_rle(rle)
+    return rle
+
+
 def paint_rles(index: np.ndarray, masks: Iterable[tuple[RLE, int]]) -> np.ndarray:
     """Paint ``(rle, value)`` pairs into the (h, w) array ``index`` in place, later over earlier,
     touching only each mask's runs (no full-image array per mask)."""

@@ -202,6 +202,25 @@ class MediaIndex:
         return None
 
 
+class MediaLookup:
+    """Files below several folders, each listed once (a :class:`MediaIndex`) when first needed."""
+
+    def __init__(self, roots: list[Path]):
+        self.roots = roots
+        self._indexes: dict[Path, MediaIndex] = {}
+
+    def find(self, rel: str, *, stem_fallback: bool = True) -> Path | None:
+        """The first file at ``rel`` below one of the roots (see :meth:`MediaIndex.find_rel`)."""
+        for root in self.roots:
+            index = self._indexes.get(root)
+            if index is None:
+                index = self._indexes[root] = MediaIndex(root)
+            found = index.find_rel(rel, stem_fallback=stem_fallback)
+            if found is not None:
+                return found
+        return None
+
+
 def export_media(item: object, dest: Path, mode: str, report: object | None = None, *, name: str | None = None) -> Path | None:
     """Place ``item``'s media file at ``dest / name`` (default: the media's own name) by
     ``mode`` (copy, hardlink, symlink; none does nothing) or write its embedded bytes.

@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 from labelport.errors import FormatError
-from labelport.geometry.masks import rle_compress
+from labelport.geometry.masks import rle_check, rle_compress
 from labelport.io.jsonio import JsonReader, dump_json, load_json
 from labelport.io.media import export_media, find_media, is_inside, media_roots
 from labelport.plugin import (
@@ -646,43 +646,10 @@ def _read_rle(j: JsonReader, ann: dict, where: str) -> RLE:
         return RLE(size=(h, w), counts=counts)
     j.check(counts, f"{where}.rle.counts", str)
     try:
-        total = _rle_run_total(counts)
-    except ValueError as exc:
-        raise j.error(f"{where}.rle.counts", f"invalid compressed RLE ({exc})") from None
-    if total != h * w:
-        raise j.error(f"{where}.rle.counts", f"RLE runs cover {total} pixels, the {h}x{w} mask {h * w}")
-    return RLE(size=(h, w), counts=counts)
+        return rle_check(RLE(size=(h, w), counts=counts))
+    except FormatError as exc:
+        raise j.error(f"{where}.rle.counts", f"invalid compressed RLE ({exc.message})") from None
 
-
-def _rle_run_total(counts: str) -> int:
-    """The pixels COCO compressed RLE counts cover. pycocotools decodes runs that cover fewer
-    pixels than ``size`` into uninitialised memory without complaint, and the core's
-    ``rle_decode`` does not check it yet, so the reader checks the total first."""
-    total = prev2 = prev1 = 0
-    p = m = 0
-    while p < len(counts):
-        x = k = 0
-        more = True
-        while more:
-            if p >= len(counts):
-                raise ValueError("counts end inside a run length")
-            c = ord(counts[p]) - 48
-            if not 0 <= c < 64:
-                raise ValueError(f"character {counts[p]!r} is not in the RLE alphabet")
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if m > 2:
-            x += prev2  # runs after the third are stored as differences
-        prev2, prev1 = prev1, x
-        if x < 0:
-            raise ValueError("negative run length")
-        total += x
-        m += 1
-    return total
 
 
 def _annotation_files(source: Path, probe: Probe | None = None) -> list[tuple[Path, Path]]:

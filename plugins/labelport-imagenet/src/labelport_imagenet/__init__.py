@@ -26,6 +26,7 @@ from typing import IO, Literal
 from labelport.errors import FormatError, OptionsError, UnsafeInputError
 from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, media_roots, safe_join
 from labelport.io.media import item_id as make_item_id
+from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import Dataset, Image, Item, Label, LabelSet, Tag
 
@@ -233,17 +234,17 @@ def _read_classes(root: Path) -> _Classes:
     classes = _Classes()
     words = root / WORDS_FILE
     if words.is_file():
-        for _, line in _lines(words):
+        for _, line in read_lines(words):
             wnid, _, text = line.strip().partition(" ")
             if wnid:
                 classes.descriptions[wnid] = text.strip()
     path = root / LABELS_FILE
     if path.is_file():
         classes.file = path
-        classes.names = [_class_name(line, classes.descriptions) for _, line in _lines(path) if line.strip()]
+        classes.names = [_class_name(line, classes.descriptions) for _, line in read_lines(path) if line.strip()]
     elif words.is_file():
         classes.file = words
-        classes.names = [line.strip().split()[0] for _, line in _lines(words) if line.strip()]
+        classes.names = [line.strip().split()[0] for _, line in read_lines(words) if line.strip()]
     return classes
 
 
@@ -276,24 +277,9 @@ def _parent(name: str) -> str | None:
     return name.rsplit("/", 1)[0] if "/" in name.strip("/") else None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-    if "\x00" in text:
-        raise FormatError(
-            "binary data in a text file", file=path, location=f"line {text[: text.index(chr(0))].count(chr(10)) + 1}"
-        )
-    yield from enumerate(text.splitlines(), 1)
-
 
 def _rows(path: Path) -> Iterator[tuple[int, str, list[int], bool]]:
-    for n, line in _lines(path):
+    for n, line in read_lines(path):
         if not line.strip():
             continue
         name, ids = _parse_row(line, path, n)
@@ -566,7 +552,7 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
     labels_file = root / LABELS_FILE
     if labels_file.is_file():
         first: dict[str, int] = {}
-        for n, line in _lines(labels_file):
+        for n, line in read_lines(labels_file):
             name = line.strip()
             if not name:
                 problems.append(

@@ -29,6 +29,7 @@ from typing import Any
 
 from labelport.errors import FormatError
 from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, image_size
+from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import Dataset, Image, Item, Label, LabelSet, Points, Tag
 
@@ -199,20 +200,9 @@ def _images_dir(folder: Path) -> Path | None:
     return None
 
 
-def _lines(path: Path) -> list[tuple[int, str]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-    if "\x00" in text:
-        raise FormatError(
-            "binary data in a text file", file=path, location=f"line {text[: text.index(chr(0))].count(chr(10)) + 1}"
-        )
-    return [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+
+def _nonempty_lines(path: Path) -> list[tuple[int, str]]:
+    return [(n, ln) for n, ln in read_lines(path) if ln.strip()]
 
 
 def _image_id(person: str, token: str) -> str:
@@ -250,7 +240,7 @@ def _read_part(part: _Part, labels: LabelSet) -> tuple[dict[str, _Record], str |
 
     people = part.annotations / PEOPLE_FILE
     if people.is_file():
-        for n, line in _lines(people):
+        for n, line in _nonempty_lines(people):
             tokens = line.split()
             if len(tokens) == 1 and tokens[0].isdigit():
                 continue  # the number of sets, or of people in a set
@@ -261,7 +251,7 @@ def _read_part(part: _Part, labels: LabelSet) -> tuple[dict[str, _Record], str |
     header = None
     pairs = part.annotations / PAIRS_FILE
     if pairs.is_file():
-        for k, (n, line) in enumerate(_lines(pairs)):
+        for k, (n, line) in enumerate(_nonempty_lines(pairs)):
             tokens = line.split()
             if k == 0 and len(tokens) <= 2 and all(t.isdigit() for t in tokens):
                 header = "\t".join(tokens)  # number of sets and pairs per set
@@ -287,7 +277,7 @@ def _read_part(part: _Part, labels: LabelSet) -> tuple[dict[str, _Record], str |
                 )
     landmarks = part.annotations / LANDMARKS_FILE
     if landmarks.is_file():
-        for n, line in _lines(landmarks):
+        for n, line in _nonempty_lines(landmarks):
             tokens = line.split("\t") if "\t" in line else line.split()
             tokens = [t.strip() for t in tokens if t.strip()]
             values = _numbers(tokens[1:], landmarks, n)
@@ -526,7 +516,7 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
         recs, header = _read_part(part, labels)
         pairs = part.annotations / PAIRS_FILE
         if pairs.is_file():
-            rows = [ln for _, ln in _lines(pairs) if len(ln.split()) in (3, 4)]
+            rows = [ln for _, ln in _nonempty_lines(pairs) if len(ln.split()) in (3, 4)]
             if header is not None and not _header_fits(header, rows):
                 problems.append(
                     Problem(

@@ -171,32 +171,3 @@ def wanted_frame(item: Item, base: int) -> int | None:
     return None
 
 
-def rle_run_total(counts: str) -> int:
-    """The pixels COCO compressed RLE counts cover. pycocotools decodes runs that cover fewer
-    pixels than ``size`` into uninitialised memory without complaint, and the core's
-    ``rle_decode`` does not check it yet, so readers check the total before decoding."""
-    total = prev2 = prev1 = 0
-    p, m = 0, 0
-    while p < len(counts):
-        x = k = 0
-        more = True
-        while more:
-            if p >= len(counts):
-                raise ValueError("counts end inside a run length")
-            c = ord(counts[p]) - 48
-            if not 0 <= c < 64:
-                raise ValueError(f"character {counts[p]!r} is not in the RLE alphabet")
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if m > 2:
-            x += prev2  # runs after the third are stored as differences
-        prev2, prev1 = prev1, x
-        if x < 0:
-            raise ValueError("negative run length")
-        total += x
-        m += 1
-    return total

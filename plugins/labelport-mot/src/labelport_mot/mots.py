@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from labelport.errors import FormatError
-from labelport.geometry.masks import index_to_masks, masks_to_index, rle_decode
+from labelport.geometry.masks import index_to_masks, masks_to_index, rle_check, rle_decode
 from labelport.io.media import export_media, find_media, safe_join
 from labelport.plugin import Detection, FormatInfo, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import RLE, Dataset, Image, Item, Label, LabelSet, Mask, VideoFrame
@@ -40,7 +40,6 @@ from labelport_mot._common import (
     read_labels_file,
     read_seqinfo,
     read_text,
-    rle_run_total,
 )
 
 MAX_INSTANCES = 1000
@@ -299,13 +298,10 @@ def _parse_line(line: str, path: Path, n: int, names: list[str], labels: LabelSe
         raise FormatError(
             f"a {w}x{h} mask or frame {frame} is past what labelport reads", file=path, location=f"line {n}"
         )
-    rle = RLE(size=(h, w), counts=fields[5])
     try:
-        total = rle_run_total(rle.counts)  # type: ignore[arg-type]
-        if total != h * w:
-            raise ValueError(f"runs cover {total} pixels, the mask {h}x{w} = {h * w}")
-    except ValueError as exc:
-        raise FormatError(f"invalid RLE ({exc})", file=path, location=f"line {n}") from None
+        rle = rle_check(RLE(size=(h, w), counts=fields[5]))
+    except FormatError as exc:
+        raise FormatError(f"invalid RLE ({exc.message})", file=path, location=f"line {n}") from None
     label = _label(obj_id, cls, names, labels)
     mask = Mask(rle=rle, label=label, track_id=obj_id % MAX_INSTANCES, metadata={"mots_id": obj_id})
     return frame, mask, (h, w)
@@ -450,9 +446,7 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
                 )
                 continue
             try:
-                if rle_run_total(fields[5]) != int(size[0]) * int(size[1]):
-                    continue  # the reader reports it
-                pixels = rle_decode(RLE(size=(int(size[0]), int(size[1])), counts=fields[5]))
+                pixels = rle_decode(RLE(size=(int(size[0]), int(size[1])), counts=fields[5]))  # checks the runs
             except (FormatError, ValueError):
                 continue
             if frame in seen and np.any(seen[frame] & pixels):

@@ -27,7 +27,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from labelport.errors import FormatError
-from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, image_size, media_roots
+from labelport.io.media import IMAGE_SUFFIXES, MediaLookup, export_media, image_size, media_roots
+from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import BBox, Dataset, Image, Item, Label, LabelSet, Points, Tag
 
@@ -120,7 +121,7 @@ def labelport_read(source: Path, options: ReadOptions) -> Dataset:
     def items() -> Iterator[Item]:
         dataset.missing_media.clear()
         for subset, table in entries.items():
-            index = _LazyIndex(media_roots(root / subset, root / "data" / subset, root))
+            index = MediaLookup(media_roots(root / subset, root / "data" / subset, root))
             for entry in table.values():
                 item = _item(entry, subset, index, opts)
                 if getattr(item.media, "path", None) is None:
@@ -167,7 +168,7 @@ def _read_labels(root: Path) -> LabelSet:
             break
     path = root / LABELS_FILE
     if path.is_file():
-        for _, line in _lines(path):
+        for _, line in read_lines(path):
             name, _, person = line.strip().partition(" ")
             if not name:
                 continue
@@ -179,7 +180,7 @@ def _read_labels(root: Path) -> LabelSet:
 
 def _read_identity_meta(path: Path, labels: LabelSet) -> None:
     """The release's identity_meta.csv: ``Class_ID, Name, Sample_Num, Flag, Gender``."""
-    rows = csv.reader(io.StringIO("\n".join(line for _, line in _lines(path))), skipinitialspace=True)
+    rows = csv.reader(io.StringIO("\n".join(line for _, line in read_lines(path))), skipinitialspace=True)
     header = next(rows, None)
     if not header or header[0].strip() != "Class_ID":
         raise FormatError("expected the header Class_ID, Name, Sample_Num, Flag, Gender", file=path, location="line 1")
@@ -194,27 +195,12 @@ def _read_identity_meta(path: Path, labels: LabelSet) -> None:
         label.metadata.update({f"vgg_face2_{k.lower()}": v for k, v in meta.items() if v})
 
 
-def _lines(path: Path) -> list[tuple[int, str]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-    if "\x00" in text:
-        raise FormatError(
-            "binary data in a text file", file=path, location=f"line {text[: text.index(chr(0))].count(chr(10)) + 1}"
-        )
-    return list(enumerate(text.splitlines(), 1))
-
 
 def _read_subset(files: list[Path]) -> dict[str, _Entry]:
     entries: dict[str, _Entry] = {}
     for path in sorted(files, key=lambda p: (not p.name.lower().endswith("_list.txt"), p.name)):
         if path.name.lower().endswith("_list.txt"):
-            for n, line in _lines(path):
+            for n, line in read_lines(path):
                 name = line.strip()
                 if name:
                     name_id = _strip_image_suffix(name.replace("\\", "/"))
@@ -241,7 +227,7 @@ def _read_subset(files: list[Path]) -> dict[str, _Entry]:
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, str, list[float] | None]]:
-    lines = _lines(path)
+    lines = read_lines(path)
     if not lines:
         return
     header = [h.strip() for h in _csv_row(lines[0][1], path, lines[0][0])]
@@ -287,25 +273,8 @@ def _identity(name_id: str) -> str | None:
     return None if head in (None, "", NO_LABEL) else head
 
 
-class _LazyIndex:
-    """Media lookup that lists each root once, when first needed."""
 
-    def __init__(self, roots: list[Path]):
-        self.roots = roots
-        self.indexes: dict[Path, MediaIndex] = {}
-
-    def find(self, rel: str) -> Path | None:
-        for root in self.roots:
-            index = self.indexes.get(root)
-            if index is None:
-                index = self.indexes[root] = MediaIndex(root)
-            found = index.find_rel(rel, stem_fallback=True)
-            if found is not None:
-                return found
-        return None
-
-
-def _item(entry: _Entry, subset: str, index: _LazyIndex, opts: VggFace2ReadOptions) -> Item:
+def _item(entry: _Entry, subset: str, index: MediaLookup, opts: VggFace2ReadOptions) -> Item:
     identity = _identity(entry.name_id)
     found = index.find(entry.name_id)
     width = height = None
@@ -450,7 +419,7 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
     problems: list[Problem] = []
     root, subsets = _locate(source)
     for subset, files in subsets.items():
-        index = _LazyIndex(media_roots(root / subset, root / "data" / subset, root))
+        index = MediaLookup(media_roots(root / subset, root / "data" / subset, root))
         for entry in _read_subset(files).values():
             where = next(iter(entry.where.values()), "")
             file, _, line = where.rpartition(":")

@@ -28,8 +28,9 @@ from typing import IO, Any, Literal
 
 from labelport.errors import FormatError
 from labelport.io.jsonio import load_json
-from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, image_size, media_roots
+from labelport.io.media import IMAGE_SUFFIXES, MediaLookup, export_media, image_size, media_roots
 from labelport.io.media import item_id as make_item_id
+from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import BBox, Dataset, Image, Item, Label, LabelSet, Tag
 
@@ -174,7 +175,7 @@ def labelport_read(source: Path, options: ReadOptions) -> Dataset:
             roots = media_roots(
                 root / f"{SUBSET_PREFIX}{gt.subset}" / IMAGES_DIR, root / f"{SUBSET_PREFIX}{gt.subset}", root / IMAGES_DIR, root
             )
-            index = _LazyIndex(roots)
+            index = MediaLookup(roots)
             seen: dict[str, str] = {}
             for rec in gt.records:
                 item = _item(rec, gt, index, seen, opts)
@@ -215,7 +216,7 @@ def _read_labels(root: Path) -> LabelSet:
     labels = LabelSet()
     path = root / LABELS_FILE
     if path.is_file():
-        for _, line in _lines(path):
+        for _, line in read_lines(path):
             if line.strip():
                 labels.add(line.strip())
         return labels
@@ -239,20 +240,9 @@ def _event(path: str) -> tuple[str, int | None] | None:
     return (m.group(2), int(m.group(1))) if m else (parts[0], None)
 
 
-def _lines(path: Path) -> list[tuple[int, str]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-    return list(enumerate(text.splitlines(), 1))
-
 
 def _parse(path: Path) -> list[_Record]:
-    lines = [(n, ln.strip()) for n, ln in _lines(path) if ln.strip()]
+    lines = [(n, ln.strip()) for n, ln in read_lines(path) if ln.strip()]
     records: list[_Record] = []
     i = 0
     while i < len(lines):
@@ -316,25 +306,8 @@ def _face(path: Path, n: int, text: str) -> _Face:
     return _Face(line=n, values=values, flags=flags, label=label)
 
 
-class _LazyIndex:
-    """Media lookup that lists each root once, when first needed."""
 
-    def __init__(self, roots: list[Path]):
-        self.roots = roots
-        self.indexes: dict[Path, MediaIndex] = {}
-
-    def find(self, name: str) -> Path | None:
-        for root in self.roots:
-            index = self.indexes.get(root)
-            if index is None:
-                index = self.indexes[root] = MediaIndex(root)
-            found = index.find_rel(name, stem_fallback=False)
-            if found is not None:
-                return found
-        return None
-
-
-def _item(rec: _Record, gt: _GtFile, index: _LazyIndex, seen: dict[str, str], opts: WiderFaceReadOptions) -> Item:
+def _item(rec: _Record, gt: _GtFile, index: MediaLookup, seen: dict[str, str], opts: WiderFaceReadOptions) -> Item:
     rel = rec.path.replace("\\", "/")
     parts = rel.split("/")
     event = _event(rel)
@@ -502,7 +475,7 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
         roots = media_roots(
             root / f"{SUBSET_PREFIX}{subset}" / IMAGES_DIR, root / f"{SUBSET_PREFIX}{subset}", root / IMAGES_DIR, root
         )
-        index = _LazyIndex(roots)
+        index = MediaLookup(roots)
         seen: dict[str, int] = {}
         for rec in _parse(path):
             where = f"line {rec.line}"
