@@ -2,7 +2,6 @@
 is a working tool for that format alone."""
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -13,15 +12,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_core_plus_coco_wheels_give_exactly_coco(tmp_path):
-    wheels = tmp_path / "wheels"
-    for project in (REPO / "core", REPO / "plugins" / "labelport-coco"):
-        subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(project)],
-            check=True,
-        )
+    # a fresh environment with pip (the test runner's own may have none, e.g. made by uv)
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
+    wheels = tmp_path / "wheels"
+    for project in (REPO / "core", REPO / "plugins" / "labelport-coco"):
+        subprocess.run([str(py), "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(project)], check=True)
     subprocess.run([str(py), "-m", "pip", "install", "-q", *map(str, sorted(wheels.glob("*.whl")))], check=True)
     out = subprocess.run([str(env_dir / "bin" / "labelport"), "--json", "formats"], capture_output=True, text=True, check=True)
     import json

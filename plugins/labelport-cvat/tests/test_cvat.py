@@ -520,10 +520,13 @@ def test_converting_to_a_box_only_format_counts_every_loss() -> None:
         outside = sum(1 for item in ds for a in item.annotations if a.outside)
         assert report.losses[("track frames where the object is outside", "dropped")] == outside
         kinds = [a.type for a in inside]
-        dropped = ("polyline", "points", "keypoints", "label")
-        kept = [a for a in inside if a.type not in dropped]
+        dropped = ("polyline", "points", "label")
+        boxed = [a for a in inside if a.type == "keypoints" and any(a.visibility)]
+        kept = [a for a in inside if a.type not in dropped and (a.type != "keypoints" or any(a.visibility))]
         for kind in dropped:
             assert report.losses[(kind, "dropped (the format cannot hold it)")] == kinds.count(kind)
+        assert report.losses[("keypoints", "reduced to the box of its visible points")] == len(boxed)
+        assert report.losses[("keypoints", "dropped (the format cannot hold it)")] == kinds.count("keypoints") - len(boxed)
         assert report.losses[("polygon", "reduced to its box")] == kinds.count("polygon")
         assert report.losses[("track ids", "dropped")] == sum(1 for a in kept if a.track_id is not None)
         assert report.losses[("z-order", "dropped")] == sum(1 for a in kept if a.z_order)
