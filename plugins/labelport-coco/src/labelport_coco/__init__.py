@@ -413,7 +413,13 @@ def _read_annotation(j: JsonReader, ann: dict, where: str, cats: dict[Any, Label
     if shape is not None:
         return [shape]
     if bbox is not None:
-        return [BBox(**common, x=bbox[0], y=bbox[1], w=bbox[2], h=bbox[3], metadata=meta)]
+        # a box's stored bbox is its geometry; its area is kept only where it says something else
+        del meta["bbox"]
+        if "area" in meta and abs(meta["area"] - bbox[2] * bbox[3]) <= 1e-6 * max(1.0, abs(meta["area"])):
+            del meta["area"]
+        if meta:
+            common["metadata"] = meta
+        return [BBox(**common, x=bbox[0], y=bbox[1], w=bbox[2], h=bbox[3])]
     if "label" in common:
         return [Tag(**common, metadata=meta)]
     raise j.error(where, "annotation has no bbox, segmentation, keypoints, caption or category")
@@ -639,6 +645,10 @@ def _write_annotations(
     item: Item, cat_ids: dict[str, int], ids: _IdCounter, report: Report, opts: CocoWriteOptions
 ) -> dict[str, list]:
     tasks: dict[str, list] = defaultdict(list)
+    if any(a.outside for a in item.annotations):
+        # COCO keeps track ids but has no "outside" flag: a hidden object's frame is no annotation
+        report.loss("track frames where the object is outside", "dropped", sum(a.outside for a in item.annotations))
+        item = item.model_copy(update={"annotations": [a for a in item.annotations if not a.outside]})
     groups: dict[int, list[Any]] = defaultdict(list)
     for ann in item.annotations:
         if ann.group is not None:
@@ -681,9 +691,9 @@ def _write_annotations(
         elif ann.type == "label":
             tasks["labels"].append(obj)
         elif ann.type == "bbox":
-            stored = ann.metadata.get("bbox") if opts.keep_stored_geometry else None
             obj["bbox"] = [ann.x, ann.y, ann.w, ann.h]
-            obj["area"] = ann.metadata.get("area", ann.w * ann.h) if stored else ann.w * ann.h
+            stored_area = ann.metadata.get("area") if opts.keep_stored_geometry else None
+            obj["area"] = stored_area if stored_area is not None else ann.w * ann.h
             obj["segmentation"] = []
             obj["iscrowd"] = ann.metadata.get("iscrowd", 0)
             tasks["instances"].append(obj)
