@@ -62,9 +62,42 @@ def schema_reference() -> str:
     return "\n".join(lines)
 
 
+def format_page(info) -> str:
+    """One page per format: its capabilities and the plugin module's own description, which
+    names the specification followed and the pitfalls handled."""
+    import inspect
+
+    from labelport.registry import default_registry
+
+    module = default_registry().plugin(info.name)
+    doc = inspect.getdoc(module) or ""
+    lines = [f"# {info.title} (`{info.name}`)", ""]
+    if info.description:
+        lines += [info.description, ""]
+    lines += ["```text", doc, "```", ""] if doc else []
+    lines += ["## Capabilities", ""]
+    lines.append(f"- read: {'yes' if info.can_read else 'no'}; write: {'yes' if info.can_write else 'no'}")
+    lines.append(f"- annotation kinds: {', '.join(sorted(info.annotation_types)) or 'none'}")
+    lines.append(f"- features: {', '.join(FEATURES[x] for x in sorted(info.features)) or 'none'}")
+    lines.append(f"- media: {', '.join(sorted(info.media))}")
+    lines.append(f"- install: `pip install ./plugins/labelport-{info.name.replace('_', '-')}` (module `{module.__name__}`)")
+    if info.docs_url:
+        lines.append(f"- specification: <{info.docs_url}>")
+    lines += ["", "Anything else is converted or dropped by the core and listed in the conversion report.", ""]
+    return "\n".join(lines)
+
+
 def write_all(folder: Path) -> None:
     folder.mkdir(exist_ok=True)
-    for name, text in (("formats.md", format_matrix()), ("schema.md", schema_reference())):
+    (folder / "formats").mkdir(exist_ok=True)
+    pages = {"formats.md": format_matrix(), "schema.md": schema_reference()}
+    infos = labelport.formats()
+    for info in infos:
+        pages[f"formats/{info.name}.md"] = format_page(info)
+    index = ["# Formats, one page each", "", "```{toctree}", ":maxdepth: 1", ""]
+    index += [f"formats/{info.name}" for info in infos] + ["```", ""]
+    pages["format-pages.md"] = "\n".join(index)
+    for name, text in pages.items():
         path = folder / name
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
