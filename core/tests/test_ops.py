@@ -300,3 +300,28 @@ def test_cli_merge_remap_filter_split(toy_cli, tmp_path):
     assert [i.id for i in labelport.load(tmp_path / "f")] == ["a/1"]
     assert _cli("split", tmp_path / "b", tmp_path / "s", "--split", "0.5", "--seed", "1") == 0
     assert Counter(i.subset for i in labelport.load(tmp_path / "s")) == {"train": 2, "test": 2}
+
+
+def test_cli_media_archive_and_import_options(toy_cli, tmp_path, capsys):
+    labelport.save(_with_media(tmp_path), tmp_path / "src", "toy")
+    src = str(tmp_path / "src")
+    assert _cli("convert", src, tmp_path / "m", "--to", "toy", "--export", "media", "--save-media", "symlink") == 0
+    assert (tmp_path / "m" / "train" / "p.jpg").is_symlink()
+    assert _cli("convert", src, tmp_path / "l", "--to", "toy", "--layout", "datasets", "--name", "cam1", "--export", "both") == 0
+    assert (tmp_path / "l" / "datasets" / "cam1" / "train" / "p.jpg").is_file()
+    assert (tmp_path / "l" / "annotations" / "cam1" / "dataset.toy.json").is_file()
+    assert _cli("convert", src, tmp_path / "n", "--to", "toy", "--no-normalized", "--workers", "2") == 0
+    assert json.loads((tmp_path / "n" / "dataset.toy.json").read_text())["normalized"] is False
+    assert _cli("convert", src, tmp_path / "s.zip", "--to", "toy", "--password", "pw", "--name", "exp") == 0
+    assert _cli("info", tmp_path / "s.zip") == 2  # encrypted: needs the password
+    capsys.readouterr()
+    assert _cli("convert", tmp_path / "s.zip", tmp_path / "back", "--to", "toy", "--password", "pw") == 0
+    (tmp_path / "uploaded").mkdir()
+    PILImage.new("RGB", (4, 4)).save(tmp_path / "uploaded" / "p.png")
+    (tmp_path / "src.jpg").unlink()
+    capsys.readouterr()
+    assert _cli("--json", "convert", src, tmp_path / "i", "--to", "toy", "--images", tmp_path / "uploaded") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["missing_media"] == []
+    item = json.loads((tmp_path / "i" / "dataset.toy.json").read_text())["items"][0]
+    assert item["media"]["path"].endswith("uploaded/p.png")

@@ -53,5 +53,7 @@ def labelport_write(dataset, target: Path, options, report):
     target.mkdir(parents=True, exist_ok=True)
     items = [item.model_dump(mode="json") for item in dataset]
     doc = {"labels": [lb.model_dump(mode="json") for lb in dataset.labels], "items": items}
+    if options.normalized is not None:
+        doc["normalized"] = options.normalized  # lets tests see the option arrive
     (target / "dataset.toy.json").write_bytes(dump_json(doc, indent=options.format_options.indent))
     return True
