@@ -25,13 +25,15 @@ from labelport.errors import LabelportError
 from labelport.testing import _annotation_files, _consume, mutate
 
 
-def fuzz(samples: Path, format: str, cases: int, seed: int = 0, *, show: int = 5) -> Counter[str]:
+def fuzz(
+    samples: Path, format: str, cases: int, seed: int = 0, *, show: int = 5, image_annotations: tuple[str, ...] = ()
+) -> Counter[str]:
     rng = random.Random(seed)
     entries = sorted(p for p in samples.iterdir() if not p.name.startswith((".", "_")))
     outcomes: Counter[str] = Counter()
     crashes_shown = 0
     with tempfile.TemporaryDirectory(prefix="labelport-fuzz-") as tmp:
-        originals = {e: _annotation_files(e) for e in entries}
+        originals = {e: _annotation_files(e, image_annotations) for e in entries}
         for case in range(cases):
             sample = rng.choice(entries)
             files = originals[sample]
@@ -69,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", required=True)
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--image-annotations",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="image files that are annotations (mask PNGs) to mutate too, e.g. '*.png'",
+    )
     ap.add_argument("--memory-limit", type=float, default=4.0, help="GiB of address space; a bomb becomes a counted crash")
     args = ap.parse_args(argv)
     import resource
@@ -76,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     limit = int(args.memory_limit * 1024**3)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     start = time.perf_counter()
-    out = fuzz(args.samples, args.format, args.cases, args.seed)
+    out = fuzz(args.samples, args.format, args.cases, args.seed, image_annotations=tuple(args.image_annotations))
     total = sum(out.values())
     print(
         f"{args.format}: {total} cases, {out['ok']} read, {out['refused']} refused cleanly, "
