@@ -31,19 +31,28 @@ class Registry:
         self._infos: dict[str, FormatInfo] = {}
         self._plugins: dict[str, object] = {}
         self.load_errors: dict[str, str] = {}
+        # entry points are found at once but imported on first use: a conversion between two
+        # known formats imports those two plugins, not every installed one
+        self._pending: dict[str, Any] = {}
         if load_entry_points:
-            self._load_entry_points()
+            for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+                if ep.name not in self.disabled:
+                    self._pending.setdefault(ep.name, ep)
 
-    def _load_entry_points(self) -> None:
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if ep.name in self.disabled or ep.name in self._plugins:
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not break the others
-                self.load_errors[ep.name] = f"{type(exc).__name__}: {exc}"
-                continue
-            self.register(plugin, name=ep.name)
+    def _load(self, name: str) -> None:
+        ep = self._pending.pop(name, None)
+        if ep is None:
+            return
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not break the others
+            self.load_errors[ep.name] = f"{type(exc).__name__}: {exc}"
+            return
+        self.register(plugin, name=ep.name)
+
+    def _load_all(self) -> None:
+        for name in list(self._pending):
+            self._load(name)
 
     def register(self, plugin: ModuleType | object, name: str | None = None) -> FormatInfo:
         """Register a plugin object or module; returns its format info."""
@@ -63,12 +72,15 @@ class Registry:
     # ----------------------------------------------------------------- queries
 
     def formats(self) -> list[FormatInfo]:
+        self._load_all()
         return [self._infos[n] for n in sorted(self._infos)]
 
     def info(self, name: str) -> FormatInfo:
+        self._load(name)
         try:
             return self._infos[name]
         except KeyError:
+            self._load_all()
             installed = ", ".join(sorted(self._infos)) or "none"
             hint = f"; install it with: pip install labelport-{name.replace('_', '-')}"
             raise UnknownFormatError(f"unknown format {name!r} (installed: {installed}){hint}") from None
@@ -86,6 +98,7 @@ class Registry:
 
     def detect(self, probe: Probe) -> list[Detection]:
         """Every plugin's answer, best first."""
+        self._load_all()
         found: list[Detection] = []
         for plugin in self._plugins.values():
             impl = getattr(plugin, "labelport_detect", None)
@@ -110,7 +123,7 @@ class Registry:
                 "or install the plugin for its format",
                 file=probe.path,
             )
-        top = [d for d in found if d.confidence == found[0].confidence]
+        top = [d for d in found if d.confidence == found[0].confidence]  # every plugin was asked
         if len(top) > 1:
             names = [d.format for d in top]
             raise AmbiguousFormatError(

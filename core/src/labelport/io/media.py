@@ -74,16 +74,67 @@ def item_id(name: str, seen: dict[str, str]) -> str:
     return stem if other == norm else norm
 
 
-def find_media(roots: list[Path], name: str, stem_fallback: bool = True, basename_fallback: bool = False) -> Path | None:
+class FolderListing:
+    """Which files exist, folder by folder, each folder listed once (``os.scandir``) when first
+    asked: looking up thousands of image names costs one listing per folder, not a dozen
+    system calls per name."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[str, tuple[set[str], set[str]]] = {}
+        self._real: dict[str, str] = {}
+
+    def _entries(self, folder: str) -> tuple[set[str], set[str]]:
+        found = self._dirs.get(folder)
+        if found is None:
+            files: set[str] = set()
+            links: set[str] = set()
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        if entry.is_symlink():
+                            links.add(entry.name)
+                        if entry.is_file():
+                            files.add(entry.name)
+            except OSError:
+                pass
+            found = self._dirs[folder] = (files, links)
+        return found
+
+    def is_file(self, path: Path) -> bool:
+        folder, name = os.path.split(path)
+        return name in self._entries(folder)[0]
+
+    def inside(self, root: Path, path: Path) -> bool:
+        """Like the check for links pointing out of ``root``, with the folder's real path cached."""
+        folder, name = os.path.split(path)
+        if name in self._entries(folder)[1]:
+            return _inside(root, path)
+        real = self._real.get(folder)
+        if real is None:
+            real = self._real[folder] = os.path.realpath(folder)
+        real_root = self._real.get(str(root))
+        if real_root is None:
+            real_root = self._real[str(root)] = os.path.realpath(root)
+        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def find_media(
+    roots: list[Path],
+    name: str,
+    stem_fallback: bool = True,
+    basename_fallback: bool = False,
+    listing: FolderListing | None = None,
+) -> Path | None:
     """The file called ``name`` under one of ``roots`` (names leaving a root, or links pointing
     out of it, are never followed); with ``stem_fallback``, a file with the same stem and an
     image suffix; with ``basename_fallback``, the file's base name alone (for the absolute or
-    machine-specific paths some tools write)."""
+    machine-specific paths some tools write). Pass a :class:`FolderListing` when looking up
+    many names."""
     if basename_fallback:
-        found = find_media(roots, name, stem_fallback)
+        found = find_media(roots, name, stem_fallback, listing=listing)
         base = PurePosixPath(name.replace("\\", "/")).name
         if found is None and base and base != name:
-            found = find_media(roots, base, stem_fallback)
+            found = find_media(roots, base, stem_fallback, listing=listing)
         return found
     try:
         rel = _check_name(name, None, None)
@@ -96,7 +147,10 @@ def find_media(roots: list[Path], name: str, stem_fallback: bool = True, basenam
             base = path.with_suffix("") if path.suffix.lower() in IMAGE_SUFFIXES else path
             cands += [base.with_name(base.name + sfx) for s in IMAGE_SUFFIXES for sfx in (s, s.upper())]
         for cand in cands:
-            if os.path.isfile(cand) and _inside(root, cand):
+            if listing is not None:
+                if listing.is_file(cand) and listing.inside(root, cand):
+                    return cand
+            elif os.path.isfile(cand) and _inside(root, cand):
                 return cand
     return None
 

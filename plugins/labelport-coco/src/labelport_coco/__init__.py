@@ -18,7 +18,7 @@ from labelport.errors import FormatError
 from labelport.geometry import coords
 from labelport.geometry.masks import polygons_to_rle, rle_area, rle_bbox, rle_uncompress
 from labelport.io.jsonio import JsonReader, dump_json, load_json
-from labelport.io.media import IMAGE_SUFFIXES, export_media, find_media, is_inside
+from labelport.io.media import IMAGE_SUFFIXES, FolderListing, export_media, find_media, is_inside, media_roots
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import (
     RLE,
@@ -193,13 +193,14 @@ def _read_file(
                 cats[cid] = labels.setdefault(str(cid), Label(name=str(cid), id=cid))
     _read_info(j, doc, info)
     media_roots = _media_roots(path, root, subset, options)
+    listing = FolderListing()
 
     images: dict[Any, Item] = {}
     raw_images = doc.get("images")
     if raw_images is not None:
         j.check(raw_images, "images", list)
         for i, img in enumerate(raw_images):
-            item = _read_image(j, img, f"images[{i}]", subset, media_roots, fmt_opts)
+            item = _read_image(j, img, f"images[{i}]", subset, media_roots, fmt_opts, listing)
             key = (item.subset, item.id)
             if key in items:
                 item = items[key]  # the same image listed by another task file
@@ -296,21 +297,16 @@ def _read_info(j: JsonReader, doc: dict, info: Info) -> None:
 
 def _media_roots(path: Path, root: Path, subset: str | None, options: ReadOptions) -> list[Path]:
     base = path.parent
-    cands = []
-    if options.images is not None:
-        cands.append(Path(options.images))
+    cands: list[Path | None] = [options.images]
     top = base.parent if base.name == "annotations" else base
     if subset:
         cands += [top / "images" / subset, top / subset]
-    cands += [top / "images", base, top, root / "images", root]
-    seen: list[Path] = []
-    for c in cands:
-        if c.is_dir() and c not in seen:
-            seen.append(c)
-    return seen
+    return media_roots(*cands, top / "images", base, top, root / "images", root)
 
 
-def _read_image(j: JsonReader, img: Any, where: str, subset: str | None, roots: list[Path], opts: CocoReadOptions) -> Item:
+def _read_image(
+    j: JsonReader, img: Any, where: str, subset: str | None, roots: list[Path], opts: CocoReadOptions, listing: FolderListing
+) -> Item:
     image_id = j.get(img, "id", where, (int, str))
     file_name = str(j.get(img, "file_name", where, (str, int), required=False, default=image_id))
     width = j.get(img, "width", where, int, required=False)
@@ -319,7 +315,7 @@ def _read_image(j: JsonReader, img: Any, where: str, subset: str | None, roots: 
         raise j.error(where, f"image size {width}x{height} is not positive")
     attrs = j.get(img, "attributes", where, dict, required=False, default={})
     extra = {k: v for k, v in img.items() if k not in _KNOWN_IMG_KEYS}
-    found = find_media(roots, file_name, stem_fallback=False) if roots else None
+    found = find_media(roots, file_name, stem_fallback=False, listing=listing) if roots else None
     stem = file_name.rsplit(".", 1)[0] if Path(file_name).suffix.lower() in IMAGE_SUFFIXES else file_name
     meta = {"coco_id": image_id, **({"coco_extra": extra} if extra else {})}
     if opts.video or "frame_id" in img or "video_id" in img:
