@@ -65,7 +65,10 @@ def annotation(draw: Any, kinds: list[str], w: int, h: int, integer: bool, featu
         # a triangle with area: two x and two y values that differ
         x1, x2 = sorted((pt_x(), pt_x()))
         y1, y2 = sorted((pt_y(), pt_y()))
-        x2, y2 = max(x2, x1 + 2), max(y2, y1 + 2)
+        if x2 - x1 < 2:  # keep an area, inside the image
+            x1, x2 = (x1, x1 + 2) if x1 + 2 <= w else (x2 - 2, x2)
+        if y2 - y1 < 2:
+            y1, y2 = (y1, y1 + 2) if y1 + 2 <= h else (y2 - 2, y2)
         return Polygon(**common, parts=[[x1, y1, x2, y1, x2, y2, x1, y2]])
     if kind == "polyline":
         return Polyline(**common, points=[pt_x(), pt_y(), pt_x(), pt_y(), pt_x(), pt_y()])
