@@ -183,13 +183,7 @@ def _read_png(roots: list[tuple[Path, str | None]], options: ReadOptions) -> Dat
 def _png_item(
     png: Path, item_id: str, subset: str | None, names: list[str], labels: LabelSet, image_roots: list[Path]
 ) -> Item:
-    from PIL import Image as PILImage
-
-    try:
-        with PILImage.open(png) as im:
-            ids = np.asarray(im)
-    except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
-        raise FormatError(f"cannot read the instance PNG: {exc}", file=png) from None
+    ids = read_map(png)
     if ids.ndim != 2 or ids.dtype.kind not in "ui":
         raise FormatError(f"an instance PNG has one integer channel, got {ids.dtype} {ids.shape}", file=png)
     anns = []
@@ -462,12 +456,9 @@ def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
 
 
 def _png_problems(png: Path, n_labels: int) -> list[Problem]:
-    from PIL import Image as PILImage
-
     try:
-        with PILImage.open(png) as im:
-            ids = np.asarray(im)
-    except (OSError, ValueError, PILImage.DecompressionBombError):
+        ids = read_map(png)
+    except FormatError:
         return []  # the reader reports unreadable files
     out = []
     for value in np.unique(ids):
