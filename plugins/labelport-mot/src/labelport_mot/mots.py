@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from labelport.errors import FormatError
 from labelport.geometry.masks import index_to_masks, masks_to_index, rle_check, rle_decode
+from labelport.geometry.segmaps import read_map
 from labelport.io.media import export_media, find_media, safe_join
 from labelport.plugin import Detection, FormatInfo, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import RLE, Dataset, Image, Item, Label, LabelSet, Mask, VideoFrame
