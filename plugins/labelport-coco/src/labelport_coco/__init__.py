@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 from labelport.errors import FormatError
 from labelport.geometry import coords
-from labelport.geometry.masks import polygons_to_rle, rle_area, rle_bbox, rle_uncompress
+from labelport.geometry.masks import paint_rles, polygons_to_rle, rle_area, rle_bbox, rle_uncompress
 from labelport.io.jsonio import JsonReader, dump_json, load_json
-from labelport.io.media import IMAGE_SUFFIXES, FolderListing, export_media, find_media, is_inside, media_roots
+from labelport.io.media import IMAGE_SUFFIXES, FolderListing, export_media, find_media, is_inside, media_roots, safe_join
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import (
     RLE,
@@ -259,7 +259,11 @@ def _read_categories(j: JsonReader, doc: dict, labels: dict[str, Label]) -> dict
             skeleton = _read_skeleton(j, kp_names or [], kp_edges or [], where)
         label = labels.get(name)
         if label is None:
-            label = Label(name=name, id=cid, parent=parent if parent != name else None, skeleton=skeleton)
+            extra = {k: v for k, v in cat.items() if k not in ("id", "name", "supercategory", "keypoints", "skeleton")}
+            label = Label(
+                name=name, id=cid, parent=parent if parent != name else None, skeleton=skeleton,
+                metadata={"coco_extra": extra} if extra else {},  # isthing, color (panoptic), ...
+            )
             labels[name] = label
         elif skeleton is not None and label.skeleton is None:
             label = labels[name] = label.model_copy(update={"skeleton": skeleton})
@@ -525,6 +529,11 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
         image = _image_json(item, next_img_id)
         if options.save_media != "none" and not single:
             export_media(item, target / "images" / subset, options.save_media, report)
+        if opts.panoptic and not single and any(a.type == "mask" for a in item.annotations):
+            panoptic, others = _panoptic_json(item, image, target, subset, cat_ids, next_ann_id, report)
+            doc("panoptic", subset)["images"].append(image)
+            doc("panoptic", subset)["annotations"].append(panoptic)
+            item = item.model_copy(update={"annotations": others})
         tasks_for_item = _write_annotations(item, cat_ids, next_ann_id, report, opts)
         if not tasks_for_item:
             tasks_for_item = {"instances": []}
@@ -563,9 +572,52 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
         return True
     (target / "annotations").mkdir(parents=True, exist_ok=True)
     for (task, subset), d in sorted(docs.items()):
-        d["categories"] = categories
+        d["categories"] = categories if task != "panoptic" else _categories_json(dataset, cat_ids, panoptic=True)
         (target / "annotations" / f"{task}_{subset}.json").write_bytes(dump_json(d, indent=opts.indent))
     return True
+
+
+def _panoptic_json(
+    item: Item, image: dict, target: Path, subset: str, cat_ids: dict[str, int], ids: _IdCounter, report: Report
+) -> tuple[dict[str, Any], list[Any]]:
+    """The item's masks as a panoptic PNG (segment id = R + 256 G + 256^2 B) and its
+    ``segments_info``; returns that annotation and the item's other annotations."""
+    from PIL import Image as PILImage
+
+    masks = [a for a in item.annotations if a.type == "mask" and a.label is not None]
+    others = [a for a in item.annotations if not (a.type == "mask" and a.label is not None)]
+    h, w = masks[0].rle.size
+    index = np.zeros((h, w), dtype=np.int64)
+    segments = []
+    painted: list[tuple[Any, int]] = []
+    for ann in masks:
+        if tuple(ann.rle.size) != (h, w):
+            report.loss("mask", "dropped (its size differs from the image's other masks)")
+            continue
+        sid = ids.take(ann.id)
+        if sid >= 256**3:
+            report.loss("mask", "dropped (segment id beyond the 24 bits of a panoptic PNG)")
+            continue
+        painted.append((ann.rle, sid))
+        x, y, bw, bh = rle_bbox(ann.rle)
+        segments.append({"id": sid, "category_id": cat_ids[ann.label], "area": rle_area(ann.rle),
+                         "bbox": [x, y, bw, bh], "iscrowd": int(ann.metadata.get("iscrowd", 0))})
+    paint_rles(index, painted)
+    visible = set(np.unique(index).tolist())
+    hidden = [s for s in segments if s["id"] not in visible]
+    if hidden:
+        report.loss("mask", "dropped (wholly covered by later masks in the panoptic PNG)", len(hidden))
+    segments = [s for s in segments if s["id"] in visible]
+    for seg in segments:  # areas and boxes of what the PNG really shows
+        ys, xs = np.nonzero(index == seg["id"])
+        seg["area"] = int(len(xs))
+        seg["bbox"] = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+    rgb = np.stack([index % 256, index // 256 % 256, index // 65536], axis=-1).astype(np.uint8)
+    name = PurePosixPath(image["file_name"]).with_suffix(".png").as_posix()
+    png = safe_join(target / "annotations" / f"panoptic_{subset}", name)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    PILImage.fromarray(rgb, "RGB").save(png)
+    return {"image_id": image["id"], "file_name": name, "segments_info": segments}, others
 
 
 class _IdCounter:
@@ -601,13 +653,16 @@ def _category_ids(dataset: Dataset) -> dict[str, int]:
     return ids
 
 
-def _categories_json(dataset: Dataset, ids: dict[str, int]) -> list[dict[str, Any]]:
+def _categories_json(dataset: Dataset, ids: dict[str, int], panoptic: bool = False) -> list[dict[str, Any]]:
     out = []
     for lb in dataset.labels:
         cat: dict[str, Any] = {"id": ids[lb.name], "name": lb.name, "supercategory": lb.parent or ""}
         if lb.skeleton is not None:
             cat["keypoints"] = lb.skeleton.points
             cat["skeleton"] = [[a + 1, b + 1] for a, b in lb.skeleton.edges]
+        cat.update(lb.metadata.get("coco_extra") or {})
+        if panoptic:
+            cat.setdefault("isthing", 1)
         out.append(cat)
     return out
 
