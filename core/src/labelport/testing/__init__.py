@@ -33,7 +33,7 @@ from labelport.errors import LabelportError, TargetExistsError
 from labelport.io.media import IMAGE_SUFFIXES
 from labelport.plugin import FEATURES, FormatInfo, Probe, ReadOptions, WriteOptions
 from labelport.registry import ENTRY_POINT_GROUP, default_registry
-from labelport.schema import ANNOTATION_TYPES, Dataset, Item
+from labelport.schema import ANNOTATION_TYPES, Dataset, Item, Label
 from labelport.testing.compare import diff_datasets
 
 __all__ = ["FormatConformance", "diff_datasets", "foreign_inputs"]
@@ -114,6 +114,8 @@ class FormatConformance:
     #: glob patterns (file name or path relative to the sample) of image files that are
     #: annotations (mask PNGs), fuzzed like the other files
     image_annotations: ClassVar[tuple[str, ...]] = ()
+    #: False for formats that define labels only (a skeleton or taxonomy file): samples hold no items
+    has_items: ClassVar[bool] = True
     #: kit tests a subclass overrides on purpose: {name: reason}
     kit_overrides: ClassVar[dict[str, str]] = {}
 
@@ -221,9 +223,12 @@ class FormatConformance:
     def test_samples_read_into_valid_items(self) -> None:
         """Every sample reads, and every item re-validates against the schema. Fix: build
         annotations through the schema models (or ``model_validate`` what you construct)."""
-        total = 0
+        total = labels = 0
         for sample in self.sample_paths():
             ds = labelport.load(sample, format=self.format_name)
+            for label in ds.labels:
+                Label.model_validate(label.model_dump())
+                labels += 1
             for item in ds:
                 Item.model_validate(item.model_dump())
                 total += 1
@@ -231,7 +236,10 @@ class FormatConformance:
                     assert ann.type in self.info.annotation_types, f"{sample.name}: reader produced {ann.type}"
                     if ann.label is not None:
                         assert ann.label in ds.labels, f"{sample.name}: label {ann.label!r} not declared"
-        assert total > 0, "the samples hold no items"
+        if self.has_items:
+            assert total > 0, "the samples hold no items"
+        else:
+            assert total == 0 and labels > 0, "a labels-only format reads labels and no items"
 
     def test_truncated_samples_raise_labelport_errors(self, tmp_path: Path) -> None:
         """A sample cut short reads or raises a LabelportError, never another exception.

@@ -68,6 +68,20 @@ def diff_datasets(
     def key(item: Any) -> tuple:
         return ((item.subset or "default") if subsets else "", item.id)
 
+    for la in a.labels:
+        lb = b.labels.get(la.name)
+        if lb is None:
+            if any(ann.label == la.name for item in a for ann in item.annotations):
+                problems.append(f"label {la.name!r} is missing after the round trip")
+            continue
+        if "label_hierarchy" in info.features and "label_hierarchy" not in ignore and la.parent != lb.parent:
+            problems.append(f"label {la.name!r}: parent {la.parent!r} became {lb.parent!r}")
+        if "skeletons" in info.features and "skeletons" not in ignore and la.skeleton is not None:
+            sa, sb = la.skeleton, lb.skeleton
+            if sb is None or sa.points != sb.points or sorted(map(sorted, sa.edges)) != sorted(map(sorted, sb.edges)):
+                problems.append(f"label {la.name!r}: skeleton {sa} became {sb}")
+        if "label_colors" in info.features and "label_colors" not in ignore and la.color is not None and la.color != lb.color:
+            problems.append(f"label {la.name!r}: colour {la.color} became {lb.color}")
     items_a = {key(i): i for i in a}
     if any(ann.id is None for item in items_a.values() for ann in item.annotations):
         ignore = {*ignore, "annotation_ids"}  # ids assigned by the writer cannot match absent ones
