@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from labelport.errors import FormatError, UnsafeInputError
@@ -140,13 +141,17 @@ def find_media(
         rel = _check_name(name, None, None)
     except UnsafeInputError:
         return None
-    for root in roots:
+    def candidates(root: Path) -> Iterator[Path]:
         path = root.joinpath(*rel.parts)
-        cands = [path]
+        yield path  # the exact name first; the other suffixes only when it is not there
         if stem_fallback:
             base = path.with_suffix("") if path.suffix.lower() in IMAGE_SUFFIXES else path
-            cands += [base.with_name(base.name + sfx) for s in IMAGE_SUFFIXES for sfx in (s, s.upper())]
-        for cand in cands:
+            for suffix in IMAGE_SUFFIXES:
+                for sfx in (suffix, suffix.upper()):
+                    yield base.with_name(base.name + sfx)
+
+    for root in roots:
+        for cand in candidates(root):
             if listing is not None:
                 if listing.is_file(cand) and listing.inside(root, cand):
                     return cand

@@ -791,17 +791,24 @@ def _put_shape(obj: dict[str, Any], ann: Any, item: Item, opts: CocoWriteOptions
             stored_bbox = stored_area = None
     if ann.type == "polygon":
         obj["segmentation"] = ann.parts
-        box = coords.polygon_bbox([v for p in ann.parts for v in p])
-        area = sum(coords.polygon_area(p) for p in ann.parts)
     else:
         rle = ann.rle
         if ann.metadata.get("rle_uncompressed") or obj["iscrowd"]:
             rle = rle_uncompress(rle)
         obj["segmentation"] = {"size": list(rle.size), "counts": rle.counts}
-        box = rle_bbox(ann.rle)
-        area = rle_area(ann.rle)
-    obj["bbox"] = list(stored_bbox) if stored_bbox is not None else list(box)
-    obj["area"] = stored_area if stored_area is not None else area
+    # box and area are computed only where none was stored (stored ones are kept as written)
+    if stored_bbox is not None:
+        obj["bbox"] = list(stored_bbox)
+    elif ann.type == "polygon":
+        obj["bbox"] = list(coords.polygon_bbox([v for p in ann.parts for v in p]))
+    else:
+        obj["bbox"] = list(rle_bbox(ann.rle))
+    if stored_area is not None:
+        obj["area"] = stored_area
+    elif ann.type == "polygon":
+        obj["area"] = sum(coords.polygon_area(p) for p in ann.parts)
+    else:
+        obj["area"] = rle_area(ann.rle)
 
 
 # --------------------------------------------------------------------------- validate
