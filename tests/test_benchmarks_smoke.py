@@ -40,8 +40,9 @@ def test_runner_prints_rows_with_ratios(tmp_path):
         assert cells["annotations"] == "2,000"
         lp, base = float(cells["labelport s"]), float(cells["baseline s"])
         ratio = float(cells["time ratio"].rstrip("x"))
-        assert lp > 0 and base > 0
-        assert ratio == pytest.approx(lp / base, rel=0.15), name  # the ratio is of the (rounded) printed times
+        assert lp > 0 and base >= 0 and ratio > 0
+        if base >= 0.05:  # below that the printed (2-decimal) times are too coarse to recompute the ratio
+            assert ratio == pytest.approx(lp / base, rel=0.15), name
         mem = float(cells["memory / JSON"].rstrip("x"))
         json_mb = float(cells["JSON MB"])
         assert json_mb > 0.1 and mem >= 0
