@@ -212,6 +212,9 @@ def save(
     if password and path.suffix.lower() != ".zip":
         raise OptionsError("password protection needs a .zip target")
     dataset = prepare(dataset, export)
+    preferred = reg.hook("labelport_fallbacks", format)(options=opts)
+    if preferred is not None:
+        info = info.model_copy(update={"fallbacks": preferred})
     report = Report(format, path, strict=strict)
 
     def fitted_items():

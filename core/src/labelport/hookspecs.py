@@ -68,6 +68,17 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
 
 
 @hookspec(firstresult=True)
+def labelport_fallbacks(options: WriteOptions) -> dict[str, tuple[str, ...]] | None:
+    """Optional: the conversions this format prefers for kinds it cannot hold, given the write
+    options, best first (e.g. ``{"polygon": ("bbox",)}``), replacing ``FormatInfo.fallbacks``.
+
+    Routed to this format's plugin only; return None to keep the declared ones. Use it when
+    the right conversion depends on an option (VOC paints polygons into masks only when
+    asked to write segmentation).
+    """
+
+
+@hookspec(firstresult=True)
 def labelport_validate(source: Path, options: ReadOptions) -> list[Problem] | None:
     """Return format-specific problems in ``source``, each with file, location and severity.
 

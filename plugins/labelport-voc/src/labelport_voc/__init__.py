@@ -1261,6 +1261,14 @@ def _void_mask(value: Any, shape: tuple[int, int]) -> np.ndarray | None:
 
 
 @hookimpl
+def labelport_fallbacks(options: WriteOptions) -> dict[str, tuple[str, ...]] | None:
+    """A polygon becomes its exact box, unless segmentation is to be painted: then the core
+    rasterises it to a mask, which the writer paints and boxes."""
+    opts: VocWriteOptions = options.format_options or VocWriteOptions()
+    return None if opts.segmentation == "always" else {"polygon": ("bbox",)}
+
+
+@hookimpl
 def labelport_validate(source: Path, options: ReadOptions) -> list[Problem]:
     """Boxes with xmax < xmin, boxes that look 0-based or leave the declared size, object
     names missing from labelmap.txt, and listed ids with no annotation or image."""
