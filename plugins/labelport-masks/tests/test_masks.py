@@ -561,3 +561,33 @@ def test_video_folders_alone_are_detected(tmp_path: Path) -> None:
 def test_keep_missing_media_false_skips_items_without_images() -> None:
     ids = [i.id for i in load(DATA / "aggregated", keep_missing_media=False)]
     assert ids == ["img_001", "img_002"]
+
+
+def test_workers_write_the_same_files(tmp_path):
+    """--workers spreads painting and PNG encoding over processes; the output is byte-identical."""
+    import hashlib
+
+    import numpy as np
+
+    import labelport
+    from labelport.schema import Dataset, Image, Item, Label, Mask
+
+    rng = np.random.default_rng(3)
+    items = []
+    for k in range(12):
+        anns = []
+        for j in range(3):
+            m = np.zeros((40, 60), bool)
+            y, x = rng.integers(0, 30), rng.integers(0, 45)
+            m[y : y + 10, x : x + 15] = True
+            anns.append(Mask.from_array(m, label=("cat", "dog")[j % 2], track_id=None))
+        items.append(Item(id=f"img{k:02d}", media=Image(width=60, height=40), annotations=anns))
+    ds = Dataset(items, labels=[Label(name="cat"), Label(name="dog")])
+    one = labelport.save(ds, tmp_path / "one", "masks")
+    two = labelport.save(ds, tmp_path / "two", "masks", workers=2)
+
+    def digest(root):
+        return {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+
+    assert digest(tmp_path / "one") == digest(tmp_path / "two") and len(digest(tmp_path / "one")) > 12
+    assert one.losses == two.losses

@@ -38,6 +38,7 @@ from labelport.errors import FormatError, LabelportError
 from labelport.geometry.masks import rle_decode, rle_encode, voc_colormap
 from labelport.geometry.segmaps import index_to_rles, paint, read_map, write_index_png
 from labelport.io.media import IMAGE_SUFFIXES, export_media, find_media, frame_number, image_size, safe_join
+from labelport.parallel import pmap
 from labelport.plugin import (
     Detection,
     FormatInfo,
@@ -529,6 +530,38 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
     opts = options.format_options or MasksWriteOptions()
     values = _assign_values(dataset.labels)
     target.mkdir(parents=True, exist_ok=True)
+    # painting and PNG encoding are the per-item work: with options.workers > 1 they run in other
+    # processes (in item order, so the files are the same), and their losses come back to the report
+    for losses in pmap(_paint, _paint_jobs(dataset, target, values, opts, options, report), workers=options.workers, chunksize=4):
+        for what, action, count in losses:
+            report.loss(what, action, count)
+    _write_classes(target / CLASSES_FILE, values)
+    return True
+
+
+class _Losses:
+    """A picklable stand-in for the report inside a worker: it only records losses."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, int]] = []
+
+    def loss(self, what: str, action: str, count: int = 1) -> None:
+        self.items.append((what, action, count))
+
+
+def _paint(job: tuple[str, tuple]) -> list[tuple[str, str, int]]:
+    kind, args = job
+    losses = _Losses()
+    if kind == "individual":
+        _write_individual(*args, losses)  # type: ignore[arg-type]
+    else:
+        _write_maps(*args, losses)  # type: ignore[arg-type]
+    return losses.items
+
+
+def _paint_jobs(
+    dataset: Dataset, target: Path, values: dict[str, int], opts: Any, options: WriteOptions, report: Report
+) -> Iterator[tuple[str, tuple]]:
     for item in dataset:
         base = target if item.subset in (None, "default") else safe_join(target, item.subset)
         media = item.media
@@ -553,18 +586,15 @@ def labelport_write(dataset: Dataset, target: Path, options: WriteOptions, repor
         masks = [a for a in masks if tuple(a.rle.size) == shape]
         is_video = isinstance(media, VideoFrame)
         masks = _drop_track_details(masks, is_video, opts, report)
-        if opts.mask_layout == "individual":
-            _write_individual(class_dir if is_video else base / INDIVIDUAL_DIR, stem, masks, is_video, report)
-        elif shape is None:
-            report.loss("item without an image size or masks", "dropped (a mask PNG needs a size)")
-            continue
-        else:
-            _write_maps(class_dir, base / INSTANCE_DIR, stem, shape, masks, values, opts, dataset.labels, is_video, report)
         if options.save_media != "none":
             suffix = _media_suffix(media)
             export_media(item, media_dir, options.save_media, report, name=stem + suffix)
-    _write_classes(target / CLASSES_FILE, values)
-    return True
+        if opts.mask_layout == "individual":
+            yield "individual", (class_dir if is_video else base / INDIVIDUAL_DIR, stem, masks, is_video)
+        elif shape is None:
+            report.loss("item without an image size or masks", "dropped (a mask PNG needs a size)")
+        else:
+            yield "maps", (class_dir, base / INSTANCE_DIR, stem, shape, masks, dict(values), opts, dataset.labels, is_video)
 
 
 def _assign_values(labels: LabelSet) -> dict[str, int]:
