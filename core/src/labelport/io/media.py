@@ -280,6 +280,16 @@ class MediaLookup:
         return None
 
 
+def keep_item(dataset: object, item: object, options: object) -> bool:
+    """For readers: list ``item`` in ``dataset.missing_media`` when its media file was not found,
+    and say whether to keep it (``keep_missing_media``; with ``images=`` the core matches media
+    after reading, so every item is kept for that)."""
+    if getattr(getattr(item, "media", None), "path", None) is not None:
+        return True
+    dataset.missing_media.append(getattr(item, "id", ""))  # type: ignore[attr-defined]
+    return bool(getattr(options, "keep_missing_media", True)) or getattr(options, "images", None) is not None
+
+
 def export_media(item: object, dest: Path, mode: str, report: object | None = None, *, name: str | None = None) -> Path | None:
     """Place ``item``'s media file at ``dest / name`` (default: the media's own name) by
     ``mode`` (copy, hardlink, symlink; none does nothing) or write its embedded bytes.

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
 from labelport.errors import FormatError, OptionsError, UnsafeInputError
-from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, media_roots, safe_join
+from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, keep_item, media_roots, safe_join
 from labelport.io.media import item_id as make_item_id
 from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
@@ -218,11 +218,8 @@ def _read_lists(root: Path, files: list[Path], options: ReadOptions) -> Dataset:
                     annotations=[Tag(label=classes.names[i]) for i in ids],
                     metadata={"imagenet_line": line_no},
                 )
-                if found is None:
-                    dataset.missing_media.append(item.id)
-                    if not options.keep_missing_media and options.images is None:
-                        continue
-                yield item
+                if keep_item(dataset, item, options):
+                    yield item
 
     dataset = Dataset(items, labels=labels)
     if classes.generated:

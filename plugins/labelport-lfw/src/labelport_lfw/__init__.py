@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from labelport.errors import FormatError
-from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, image_size
+from labelport.io.media import IMAGE_SUFFIXES, MediaIndex, export_media, image_size, keep_item
 from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import Dataset, Image, Item, Label, LabelSet, Points, Tag
@@ -160,11 +160,8 @@ def labelport_read(source: Path, options: ReadOptions) -> Dataset:
         for part, recs in records:
             for rec in recs.values():
                 item = _item(rec, part, opts)
-                if item.media is None or item.media.path is None:  # type: ignore[union-attr]
-                    dataset.missing_media.append(item.id)
-                    if not options.keep_missing_media and options.images is None:
-                        continue
-                yield item
+                if keep_item(dataset, item, options):
+                    yield item
 
     dataset = Dataset(items, labels=labels)
     if headers:

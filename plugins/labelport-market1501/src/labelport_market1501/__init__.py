@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from labelport.errors import FormatError, UnsafeInputError
-from labelport.io.media import IMAGE_SUFFIXES, export_media, image_size, safe_join
+from labelport.io.media import IMAGE_SUFFIXES, export_media, image_size, keep_item, safe_join
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import Dataset, Image, Item, Label, LabelSet, Tag
 
@@ -146,11 +146,8 @@ def labelport_read(source: Path, options: ReadOptions) -> Dataset:
             if (item.subset or "", item.id) in seen:
                 continue  # the same path listed twice: validate reports it
             seen.add((item.subset or "", item.id))
-            if item.media.path is None:  # type: ignore[union-attr]
-                dataset.missing_media.append(item.id)
-                if not options.keep_missing_media and options.images is None:
-                    continue
-            yield item
+            if keep_item(dataset, item, options):
+                yield item
 
     dataset = Dataset(items, labels=labels)
     return dataset

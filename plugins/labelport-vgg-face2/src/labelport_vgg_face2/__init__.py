@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from labelport.errors import FormatError
-from labelport.io.media import IMAGE_SUFFIXES, MediaLookup, export_media, image_size, media_roots
+from labelport.io.media import IMAGE_SUFFIXES, MediaLookup, export_media, image_size, keep_item, media_roots
 from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
 from labelport.schema import BBox, Dataset, Image, Item, Label, LabelSet, Points, Tag
@@ -124,11 +124,8 @@ def labelport_read(source: Path, options: ReadOptions) -> Dataset:
             index = MediaLookup(media_roots(root / subset, root / "data" / subset, root))
             for entry in table.values():
                 item = _item(entry, subset, index, opts)
-                if getattr(item.media, "path", None) is None:
-                    dataset.missing_media.append(item.id)
-                    if not options.keep_missing_media and options.images is None:
-                        continue
-                yield item
+                if keep_item(dataset, item, options):
+                    yield item
 
     dataset = Dataset(items, labels=labels)
     return dataset

@@ -28,7 +28,7 @@ from typing import IO, Any, Literal
 
 from labelport.errors import FormatError
 from labelport.io.jsonio import load_json
-from labelport.io.media import IMAGE_SUFFIXES, MediaLookup, export_media, image_size, media_roots
+from labelport.io.media import IMAGE_SUFFIXES, MediaLookup, export_media, image_size, keep_item, media_roots
 from labelport.io.media import item_id as make_item_id
 from labelport.io.text import read_lines
 from labelport.plugin import Detection, FormatInfo, OptionsBase, Probe, Problem, ReadOptions, Report, WriteOptions, hookimpl
@@ -179,11 +179,8 @@ def labelport_read(source: Path, options: ReadOptions) -> Dataset:
             seen: dict[str, str] = {}
             for rec in gt.records:
                 item = _item(rec, gt, index, seen, opts)
-                if getattr(item.media, "path", None) is None:
-                    dataset.missing_media.append(item.id)
-                    if not options.keep_missing_media and options.images is None:
-                        continue
-                yield item
+                if keep_item(dataset, item, options):
+                    yield item
 
     dataset = Dataset(items, labels=labels)
     return dataset
