@@ -63,8 +63,9 @@ def fit_items(dataset: Dataset, info: FormatInfo, report: Report) -> Iterator[It
         out: list[Any] = []
         for ann in item.annotations:
             new = ann
-            if ann.outside and "tracks" not in features:
-                # an object marked outside the frame is not in the image: without tracks it is no shape
+            if ann.outside and "track_outside" not in features:
+                # an object marked outside the frame is not in the image: a format that cannot say so
+                # would show it as a shape
                 report.loss("track frames where the object is outside", "dropped")
                 changed = True
                 continue

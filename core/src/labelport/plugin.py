@@ -25,6 +25,7 @@ FEATURES: dict[str, str] = {
     "item_attributes": "item attributes and metadata",
     "groups": "annotation groups",
     "tracks": "track ids across frames",
+    "track_outside": "frames where a tracked object is outside the view",
     "z_order": "z-order",
     "scores": "confidence scores",
     "rotation": "rotated boxes",

@@ -245,7 +245,7 @@ def test_what_mot_cannot_hold_is_reported(tmp_path: Path) -> None:
     assert dict(report.losses) == {
         ("annotation attributes", "dropped (MOT keeps visibility, occluded and ignored only)"): 1,
         ("keyframe flags", "dropped"): 1,
-        ("outside track boxes", "dropped (MOT lists only boxes in view)"): 1,
+        ("track frames where the object is outside", "dropped"): 1,
         ("negative track ids", "dropped"): 1,
         ("scores", "dropped"): 1,
     }

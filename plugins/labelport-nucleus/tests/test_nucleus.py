@@ -296,7 +296,7 @@ def test_outside_frames_and_unlabelled_shapes_are_reported(tmp_path: Path) -> No
     anns_ = [BBox(label="car", x=0, y=0, w=1, h=1, track_id=3, outside=True), BBox(x=0, y=0, w=2, h=2)]
     ds = Dataset([Item(id="f", media=VideoFrame(video="v", frame=0), annotations=anns_)], labels=[Label(name="car")])
     report = labelport.save(ds, tmp_path / "o", "nucleus")
-    assert report.losses[("track frames where the object is outside", "dropped (Nucleus has no outside state)")] == 1
+    assert report.losses[("track frames where the object is outside", "dropped")] == 1
     assert report.losses[("bbox without a label", "dropped (Nucleus requires one)")] == 1
     assert read_lines(tmp_path / "o" / "annotations.jsonl") == []
 

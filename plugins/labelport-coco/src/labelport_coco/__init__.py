@@ -696,10 +696,6 @@ def _write_annotations(
     item: Item, cat_ids: dict[str, int], ids: _IdCounter, report: Report, opts: CocoWriteOptions
 ) -> dict[str, list]:
     tasks: dict[str, list] = defaultdict(list)
-    if any(a.outside for a in item.annotations):
-        # COCO keeps track ids but has no "outside" flag: a hidden object's frame is no annotation
-        report.loss("track frames where the object is outside", "dropped", sum(a.outside for a in item.annotations))
-        item = item.model_copy(update={"annotations": [a for a in item.annotations if not a.outside]})
     groups: dict[int, list[Any]] = defaultdict(list)
     for ann in item.annotations:
         if ann.group is not None:

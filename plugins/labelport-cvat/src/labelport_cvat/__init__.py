@@ -88,6 +88,7 @@ INFO = FormatInfo(
             "attributes",
             "groups",
             "tracks",
+            "track_outside",
             "z_order",
             "rotation",
             "subsets",

@@ -113,6 +113,7 @@ INFO = FormatInfo(
             "item_attributes",
             "groups",
             "tracks",
+            "track_outside",
             "z_order",
             "scores",
             "rotation",

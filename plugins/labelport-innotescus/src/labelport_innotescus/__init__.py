@@ -636,9 +636,6 @@ class _Set:
         frame = item.media.frame if isinstance(item.media, VideoFrame) else None
         written = 0
         for ann in item.annotations:
-            if ann.outside:
-                report.loss("track frames where the object is outside", "dropped (Innotescus has no outside state)")
-                continue
             if ann.label is None:
                 report.loss(f"{ann.type} without a label", "dropped (an Innotescus annotation needs a class)")
                 continue

@@ -637,11 +637,9 @@ def _item_shape(item: Item, masks: list[Mask], report: Report) -> tuple[int, int
 
 
 def _drop_track_details(masks: list[Mask], is_video: bool, opts: MasksWriteOptions, report: Report) -> list[Mask]:
-    """Masks of objects outside the frame are no shape; track ids survive only as the instance
-    numbers of a video's instance masks."""
-    kept = [a for a in masks if not a.outside]
-    if len(kept) < len(masks):
-        report.loss("track frames where the object is outside", "dropped", len(masks) - len(kept))
+    """Track ids survive only as the instance numbers of a video's instance masks (the core has
+    already dropped frames where an object is outside)."""
+    kept = masks
     lost = sum(
         1 for a in kept if a.track_id is not None and not (is_video and a.semantics == "instance" and opts.mask_layout != "class")
     )

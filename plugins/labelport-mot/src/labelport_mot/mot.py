@@ -413,9 +413,6 @@ class _SeqOut:
 def _row(
     ann: Any, frame: int, index: dict[str, int], dataset: Dataset, opts: MotWriteOptions, report: Report
 ) -> str | None:
-    if ann.outside:
-        report.loss("outside track boxes", "dropped (MOT lists only boxes in view)")
-        return None
     if ann.keyframe is not None:
         report.loss("keyframe flags", "dropped")
     track = -1

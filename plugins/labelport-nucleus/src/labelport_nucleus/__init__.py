@@ -871,9 +871,6 @@ class _Writer:
         used_ids: set[str] = set()
         masks = []
         for ann in item.annotations:
-            if ann.outside:
-                self.report.loss("track frames where the object is outside", "dropped (Nucleus has no outside state)")
-                continue
             if ann.label is None:
                 self.report.loss(f"{ann.type} without a label", "dropped (Nucleus requires one)")
                 continue
